@@ -89,11 +89,19 @@ def cmd_bench(args) -> None:
     run_bench(updates=args.updates, naive_episodes=args.naive_episodes)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line (``error: ...``) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m twostep",
         description="Meta-RL on the two-step task: Wang 2018 and Ritter 2018, batched.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
 
     p = sub.add_parser("train", help="train an experiment's networks")
     p.add_argument("experiment", help="bundled name (wang2018, ritter2018-incremental, "

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twostep.errors import TwostepError
 
@@ -86,6 +86,12 @@ class ModelConfig(_Strict):
     cue_input: bool = Field(
         True, description="Episodic task: the cue's context bits are also an input."
     )
+
+    @field_validator("retrieval", mode="before")
+    @classmethod
+    def _yaml_off_is_false(cls, value):
+        # YAML 1.1 reads a bare `off` as the boolean false
+        return "off" if value is False else value
 
     @model_validator(mode="after")
     def _retrieval_needs_gate(self) -> ModelConfig:

@@ -212,7 +212,7 @@ def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
     run_dir = Path(run_dir)
     device = resolve_device(device)
     config_path = run_dir / "config.yaml"
-    has_run = (run_dir / "checkpoint.pt").exists() or config_path.exists()
+    has_run = (run_dir / "checkpoint.pt").exists()
     if resume:
         if not has_run:
             raise TwostepError(f"nothing to resume in {run_dir}: no checkpoint")
@@ -293,18 +293,51 @@ def evaluate(model: RecurrentActorCritic, config: ExperimentConfig, episodes: in
     return trials
 
 
-def train_or_load(config: ExperimentConfig, root: str | Path = "runs", device="auto",
-                  progress: bool = True) -> tuple[Path, pd.DataFrame]:
-    """Train once per configuration; later calls load the finished run.
+def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu") -> pd.DataFrame:
+    """The run's test trials (``RUN_DIR/trials.csv``), evaluated once and then read back."""
+    path = Path(run_dir) / "trials.csv"
+    if path.is_file() and path.stat().st_mtime >= (Path(run_dir) / "checkpoint.pt").stat().st_mtime:
+        return pd.read_csv(path)
+    model, config = load_model(run_dir, device=device)
+    trials = evaluate(model, config)
+    _atomic_write_bytes(path, lambda p: trials.to_csv(p, index=False))
+    return trials
 
-    The run folder is ``root/<name>-<hash of the config>``, so a changed config
-    trains afresh while an unchanged one is read back. An interrupted run resumes.
-    """
+
+def default_runs_dir() -> Path:
+    """Where trained runs are cached: ``$TWOSTEP_RUNS``, else ``runs/`` at the root of the
+    book (the nearest folder above the working directory holding ``_toc.yml``), else ``./runs``."""
+    if os.environ.get("TWOSTEP_RUNS"):
+        return Path(os.environ["TWOSTEP_RUNS"])
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").is_file():
+            return folder / "runs"
+    return here / "runs"
+
+
+def run_dir_for(config: ExperimentConfig, root: str | Path | None = None) -> Path:
+    """``root/<name>-<hash of the config>``: one folder per distinct configuration."""
     import hashlib
 
     digest = hashlib.sha256(config.to_yaml().encode()).hexdigest()[:10]
-    run_dir = Path(root) / f"{config.name}-{digest}"
-    if not is_finished(run_dir):
-        train(config, run_dir, resume=(run_dir / "checkpoint.pt").exists(), device=device,
-              progress=progress)
+    return Path(root or default_runs_dir()) / f"{config.name}-{digest}"
+
+
+def train_or_load(config: ExperimentConfig, root: str | Path | None = None, device="auto",
+                  progress: bool = True) -> tuple[Path, pd.DataFrame]:
+    """Train once per configuration; later calls load the finished run.
+
+    A changed config trains afresh while an unchanged one is read back; an
+    interrupted run resumes. A file lock keeps two processes (two notebooks
+    executing at once) from training the same run together.
+    """
+    from filelock import FileLock
+
+    run_dir = run_dir_for(config, root)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(run_dir) + ".lock"):
+        if not is_finished(run_dir):
+            train(config, run_dir, resume=(run_dir / "checkpoint.pt").exists(), device=device,
+                  progress=progress)
     return run_dir, pd.read_csv(run_dir / "metrics.csv")

@@ -68,7 +68,8 @@ class TrialOutcome:
 
     def columns(self) -> dict[str, torch.Tensor]:
         """The non-empty fields, by name."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: value for name, value in values.items() if value is not None}
 
 
 class TwoStepTask:

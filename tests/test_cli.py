@@ -1,0 +1,98 @@
+"""The command line end to end, on tiny budgets, and its one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from twostep.cli import main
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "twostep", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture
+def tiny_yaml(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        "name: tiny\n"
+        "task: {kind: two-step}\n"
+        "train: {seeds: 2, episodes: 12, batch_size: 4, checkpoint_every: 1, eval_episodes: 3}\n")
+    return path
+
+
+def test_train_evaluate_analyze_end_to_end(tmp_path, tiny_yaml, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["train", str(tiny_yaml), "--out", str(run_dir), "--device", "cpu"]) == 0
+    assert (run_dir / "checkpoint.pt").is_file()
+    assert main(["evaluate", str(run_dir)]) == 0
+    trials = pd.read_csv(run_dir / "trials.csv")
+    assert len(trials) == 2 * 3 * 100
+    capsys.readouterr()
+    assert main(["analyze", str(run_dir / "trials.csv"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert isinstance(summary, dict)
+
+
+def test_train_resume_continues_a_stopped_run(tmp_path, tiny_yaml):
+    run_dir = tmp_path / "run"
+    assert main(["train", str(tiny_yaml), "--out", str(run_dir), "--episodes", "4"]) == 0
+    assert main(["train", str(tiny_yaml), "--out", str(run_dir), "--episodes", "4",
+                 "--resume"]) == 0
+
+
+def test_simulate_writes_a_trial_table(tmp_path):
+    out = tmp_path / "random.csv"
+    assert main(["simulate", "wang2018", "--agent", "random", "--episodes", "4", "--out",
+                 str(out)]) == 0
+    assert len(pd.read_csv(out)) == 400
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "no-such-experiment"], "unknown experiment"),
+    (["evaluate", "no/such/run"], "no checkpoint"),
+    (["analyze", "no/such/trials.csv"], "no trial table"),
+])
+def test_bad_input_prints_one_line_and_exits_2(args, fragment, tmp_path):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:")
+    assert fragment in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_impossible_probability_in_a_config_file_is_rejected(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\ntask: {common_prob: 1.2}\n")
+    result = run_cli("train", path, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "task.common_prob" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_corrupt_checkpoint_is_rejected(tmp_path, tiny_yaml):
+    run_dir = tmp_path / "run"
+    assert main(["train", str(tiny_yaml), "--out", str(run_dir)]) == 0
+    (run_dir / "checkpoint.pt").write_bytes(b"\x00garbage")
+    result = run_cli("evaluate", run_dir, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "corrupt checkpoint" in result.stderr
+
+
+def test_csv_missing_columns_is_rejected(tmp_path):
+    path = tmp_path / "partial.csv"
+    pd.DataFrame({"seed": [0], "choice": [1]}).to_csv(path, index=False)
+    result = run_cli("analyze", path, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "missing column" in result.stderr
+
+
+def test_non_positive_seed_count_is_rejected(tmp_path):
+    result = run_cli("train", "wang2018", "--seeds", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "must be positive" in result.stderr

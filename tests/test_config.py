@@ -1,0 +1,66 @@
+import pytest
+
+from twostep.config import bundled_experiments, load_experiment, parse_experiment
+from twostep.errors import TwostepError
+
+
+def test_bundled_wang2018_has_the_papers_task_probabilities():
+    config = load_experiment("wang2018")
+    assert (config.task.common_prob, config.task.reward_prob_good, config.task.reward_prob_bad,
+            config.task.reversal_prob) == (0.8, 0.9, 0.1, 0.025)
+    assert config.model.hidden_size == 48
+    assert config.train.seeds == 8
+
+
+def test_every_bundled_experiment_loads():
+    names = bundled_experiments()
+    assert "wang2018" in names
+    for name in names:
+        assert load_experiment(name).name == name
+
+
+def test_updates_are_the_episode_budget_divided_into_batches():
+    config = load_experiment("wang2018").with_overrides(episodes=100, batch_size=32)
+    assert config.train.updates == 4
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("name: x\ntask: {common_prob: 1.5}\n", "task.common_prob"),
+    ("name: x\ntask: {reward_prob_bad: -0.1}\n", "task.reward_prob_bad"),
+    ("name: x\ntrain: {seeds: 0}\n", "train.seeds"),
+    ("name: x\nmodel: {hidden_size: -3}\n", "model.hidden_size"),
+    ("name: x\ntrain: {batchsize: 3}\n", "unknown key"),
+    ("name: x\ntask: [1, 2\n", "malformed YAML"),
+    ("- just\n- a list\n", "mapping"),
+    ("name: x\nmodel: {retrieval: 1nn}\n", "retrieval needs"),
+])
+def test_bad_config_files_raise_one_line_errors(tmp_path, text, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(TwostepError) as info:
+        load_experiment(path)
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_unknown_experiment_name_lists_the_bundled_ones():
+    with pytest.raises(TwostepError, match="wang2018"):
+        load_experiment("no-such-experiment")
+
+
+def test_overrides_are_validated():
+    with pytest.raises(TwostepError, match="train.episodes"):
+        load_experiment("wang2018").with_overrides(episodes=-5)
+
+
+def test_config_round_trips_through_yaml(tmp_path):
+    config = load_experiment("wang2018")
+    path = tmp_path / "copy.yaml"
+    path.write_text(config.to_yaml())
+    assert load_experiment(path) == config
+
+
+def test_parse_rejects_a_missing_name():
+    with pytest.raises(TwostepError, match="name"):
+        parse_experiment({"task": {}})
