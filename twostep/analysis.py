@@ -43,7 +43,7 @@ choices more often, so without :math:`C` it shows a spurious :math:`\beta_{RT}`.
 :math:`\mathrm{MF} = \Sigma RC - \Sigma UC - \Sigma UU + \Sigma RU`.
 
 **How the regressions are fitted.** Each fit is a :mod:`statsmodels` GLM (binomial,
-logit link, IRLS) on the trials grouped into binomial counts per distinct
+logit link, Newton's method) on the trials grouped into binomial counts per distinct
 predictor pattern, plus one *pseudo-observation* per coefficient: half a success and
 half a failure at :math:`x = e_j`. That is the data-augmentation form of a log-F(1, 1)
 prior on every coefficient (Greenland & Mansournia 2015, Stat Med 34:3133). A trained
@@ -267,16 +267,30 @@ def _fit_logistic(design: pd.DataFrame, outcome: np.ndarray) -> pd.DataFrame:
     successes = np.concatenate([grouped["sum"].to_numpy(float), np.full(n_terms, 0.5)])
     totals = np.concatenate([grouped["count"].to_numpy(float), np.ones(n_terms)])
     model = sm.GLM(np.column_stack([successes, totals - successes]), patterns,
-                   family=sm.families.Binomial())
+                   family=sm.families.Binomial(), hasconst=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence is checked below
-        result = model.fit(method="IRLS", maxiter=200)
-    if not _finished(result, result.converged):
-        raise TwostepError("logistic regression did not converge")
+        warnings.simplefilter("ignore")  # convergence is checked here
+        # Newton's method from the empirical logits (one weighted least-squares step) is
+        # fast; IRLS is the slower fallback if Newton overshoots on separated data.
+        result = model.fit(start_params=_empirical_logit_start(patterns, successes, totals),
+                           method="newton", maxiter=100, disp=0)
+        if not _finished(result, result.mle_retvals.get("converged", False)):
+            result = model.fit(method="IRLS", maxiter=200)
+            if not _finished(result, result.converged):
+                raise TwostepError("logistic regression did not converge")
     params = np.asarray(result.params)
     se = np.asarray(result.bse)
     return pd.DataFrame({"term": terms, "estimate": params, "se": se,
                          "z": params / se, "p_value": np.asarray(result.pvalues)})
+
+
+def _empirical_logit_start(patterns: np.ndarray, successes: np.ndarray,
+                           totals: np.ndarray) -> np.ndarray:
+    """Weighted least squares of the empirical logits on the patterns: IRLS's first step."""
+    p = (successes + 0.5) / (totals + 1.0)
+    weight = totals * p * (1 - p)
+    gram = patterns.T @ (weight[:, None] * patterns)
+    return np.linalg.solve(gram, patterns.T @ (weight * np.log(p / (1 - p))))
 
 
 def _finished(result, converged: bool) -> bool:

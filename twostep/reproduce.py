@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import matplotlib
 import pandas as pd
 
 from twostep.analysis import PANELS, PUBLISHED_FOR_PANEL, stay_probabilities, summarize_stay
@@ -44,7 +43,8 @@ def panel_table(trials: pd.DataFrame, experiment: str, panel: str) -> pd.DataFra
 def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = None,
               runs_root: Path | None = None, progress: bool = True) -> pd.DataFrame:
     """Train/evaluate every experiment; write figures and ``summary.csv`` into ``out``."""
-    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from twostep import plots
 
     out.mkdir(parents=True, exist_ok=True)
@@ -52,6 +52,7 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
     tables, timings, curves = [], [], {}
     for name in names:
         config = load_experiment(name)
+        name = config.name
         started = time.perf_counter()
         run_dir, metrics = train_or_load(config, root=runs_root, device=device, progress=progress)
         trials = evaluate_or_load(run_dir)
@@ -67,10 +68,10 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
             figure = plots.stay_bars(per_seed, published=published, published_label=source,
                                      title=f"{name}: {spec['title']}")
             figure.savefig(out / f"{name}_{panel}.png", dpi=150, bbox_inches="tight")
-            matplotlib.pyplot.close(figure)
+            plt.close(figure)
     figure = plots.learning_curves(curves, smooth=10, references={"chance": 50})
     figure.savefig(out / "learning_curves.png", dpi=150, bbox_inches="tight")
-    matplotlib.pyplot.close(figure)
+    plt.close(figure)
 
     summary = pd.concat(tables, ignore_index=True)
     summary.to_csv(out / "summary.csv", index=False)
