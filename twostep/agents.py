@@ -162,8 +162,9 @@ class HybridAgent(Agent):
         return torch.sigmoid(logit)
 
     def observe(self, outcome: TrialOutcome) -> None:
-        choice, state = outcome.choice.long(), outcome.state.long()
-        reward = outcome.reward.double()
+        device = self.q_stage2.device
+        choice, state = outcome.choice.to(device).long(), outcome.state.to(device).long()
+        reward = outcome.reward.to(device).double()
         q_chosen = self.q_model_free.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
         q_reached = self.q_stage2.gather(-1, state.unsqueeze(-1)).squeeze(-1)
         stage1_error = q_reached - q_chosen
@@ -225,8 +226,9 @@ class IdealObserverAgent(Agent):
 
     def observe(self, outcome: TrialOutcome) -> None:
         task = self.task
-        reward = outcome.reward.double()
-        in_state1 = outcome.state == 1
+        device = self.belief_state1_good.device
+        reward = outcome.reward.to(device).double()
+        in_state1 = outcome.state.to(device) == 1
 
         def likelihood(p_reward: float) -> torch.Tensor:
             return reward * p_reward + (1 - reward) * (1 - p_reward)

@@ -51,7 +51,10 @@ agent often stays in every trial of a condition (perfect separation), where maxi
 likelihood diverges; the prior keeps the estimate finite (about :math:`\log 2n` for
 :math:`n` trials in the cell). Its gradient is bounded by 1/2, so with thousands of
 trials it moves non-separated estimates by about :math:`10^{-3}` or less. Standard
-errors and Wald p-values are the GLM's, at the posterior mode.
+errors and Wald p-values are the GLM's, at the posterior mode. Where an agent is
+(nearly) deterministic, separated coefficients are set by the prior, not the data:
+read their sign, not their size (the ideal observer's lagged MB index is in the
+hundreds for this reason).
 """
 
 from __future__ import annotations
@@ -152,14 +155,17 @@ def _lookup(frame: pd.DataFrame, rows: pd.DataFrame, trial: pd.Series,
     return table.reindex(wanted).set_axis(rows.index)
 
 
+def _condition_codes(reward: Sequence | pd.Series, common: Sequence | pd.Series) -> np.ndarray:
+    """Index into :data:`CONDITIONS`: 0 rewarded-common .. 3 unrewarded-uncommon."""
+    unrewarded = ~(np.asarray(reward) > 0)
+    uncommon = np.asarray(common) != 1
+    return 2 * unrewarded.astype(np.int8) + uncommon.astype(np.int8)
+
+
 def condition_of(reward: Sequence | pd.Series, common: Sequence | pd.Series) -> pd.Categorical:
     """The condition name (:data:`CONDITIONS`) of trials with these rewards and transitions."""
-    rewarded = np.asarray(reward) > 0
-    is_common = np.asarray(common) == 1
-    names = np.where(rewarded,
-                     np.where(is_common, "rewarded_common", "rewarded_uncommon"),
-                     np.where(is_common, "unrewarded_common", "unrewarded_uncommon"))
-    return pd.Categorical(names, categories=list(CONDITIONS), ordered=True)
+    return pd.Categorical.from_codes(_condition_codes(reward, common),
+                                     categories=list(CONDITIONS), ordered=True)
 
 
 # ----------------------------------------------------------------- reference pairs
@@ -378,9 +384,9 @@ def lagged_design(frame: pd.DataFrame, lags: int = 5, trials: str = "all") -> pd
         past = _lookup(frame, scored, scored["trial"] - lag, ["choice", "common", "reward"])
         exists = past["choice"].notna().to_numpy()
         side = np.where(exists, _plus_minus(past["choice"].to_numpy() == 1), 0)
-        kind = np.asarray(condition_of(past["reward"].fillna(0), past["common"].fillna(0)))
-        for name in CONDITIONS:
-            columns[f"{name}@{lag}"] = np.where(kind == name, side, 0).astype(np.int8)
+        kind = _condition_codes(past["reward"].fillna(0), past["common"].fillna(0))
+        for code, name in enumerate(CONDITIONS):
+            columns[f"{name}@{lag}"] = np.where(kind == code, side, 0).astype(np.int8)
     design = pd.DataFrame(columns, index=scored.index)
     return pd.concat([scored[["seed", "choice"]], design], axis=1).reset_index(drop=True)
 

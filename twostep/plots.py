@@ -130,10 +130,12 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
     ax.set_xlim(-0.6, 4.25)
     ax.set_ylabel("P(stay)")
     ax.axhline(0.5, color="0.6", lw=0.8, ls=":", zorder=0)
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
-              frameon=False, fontsize=7, handlelength=1.2, columnspacing=0.9)
+    one_row = sum(len(handle.get_label()) for handle in handles) <= 45
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=len(handles) if one_row else 2, frameon=False, fontsize=7,
+              handlelength=1.2, columnspacing=0.9)
     if title:
-        ax.set_title(title, pad=22)
+        ax.set_title(title, pad=22 if one_row else 34)
     _tidy(ax)
     return figure
 

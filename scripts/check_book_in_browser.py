@@ -1,0 +1,282 @@
+"""Check the built book in a real browser (headless Chromium).
+
+Serves ``_build/html`` on 127.0.0.1 (a free port), opens each page in headless Chromium,
+saves screenshots under ``_build/screenshots/`` and checks, from the DOM as Chromium
+rendered it, that the page really rendered:
+
+* the page's title and first heading are there;
+* on a notebook page, the cell outputs hold at least one figure (an ``<img>``), and every
+  figure the page shows is served as a real image;
+* no cell output shows a traceback.
+
+Usage, from the repository root, after ``jupyter-book build .``::
+
+    python scripts/check_book_in_browser.py                   # chapter 1
+    python scripts/check_book_in_browser.py --all             # the intro and every chapter
+    python scripts/check_book_in_browser.py notebooks/02_a2c_lstm.html book/intro.html
+
+For each page ``P`` it writes ``P.png`` (the first 1280 x 2000 pixels, what a reader sees
+first) and ``P-1.png``, ``P-2.png``, ... (the whole page in tiles, to look through).
+Exit status: 0 when every check passes, 1 when one fails, 2 when it cannot run (no build,
+no browser). Chromium missing: run as root, it installs Debian's ``chromium`` package.
+
+Offline, what the page loads from public CDNs (MathJax, the ipywidgets JavaScript) does not
+render: TeX shows as source and widgets as blank space. The checks do not count on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PAGE = "notebooks/01_two_step_task.html"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--hide-scrollbars",
+]
+WIDTH, FIRST_SCREEN, FULL_HEIGHT, TILE = 1280, 2000, 16000, 2000
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"<?xml", b"<svg", b"GIF8")
+
+
+class CannotRun(Exception):
+    """The check could not run at all (exit status 2)."""
+
+
+def find_chromium() -> str:
+    """The Chromium executable, installing Debian's package first if needed (as root)."""
+    names = ("chromium", "chromium-browser", "google-chrome")
+    found = next((shutil.which(name) for name in names if shutil.which(name)), None)
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise CannotRun("no Chromium found; install it with: apt-get install -y chromium")
+    print("installing chromium (apt-get install -y chromium) ...", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, **quiet).returncode:
+        subprocess.run(["apt-get", "update"], env=env, **quiet)
+        subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, check=True, **quiet)
+    found = next((shutil.which(name) for name in names if shutil.which(name)), None)
+    if not found:
+        raise CannotRun("apt-get installed chromium, but no executable is on PATH")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str, timeout: float = 10) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read()
+
+
+class Server:
+    """``python -m http.server`` on 127.0.0.1, serving ``folder``, for a ``with`` block."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def __enter__(self) -> Server:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
+             "--directory", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                fetch(self.url, timeout=1)
+                return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.process.kill()
+                    raise CannotRun(f"the HTTP server on port {self.port} did not start") from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def chromium(browser: str, url: str, *extra: str, timeout: int = 180) -> subprocess.CompletedProcess:
+    """One headless Chromium run on ``url`` with a fresh, throw-away profile."""
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        command = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                   "--virtual-time-budget=10000", *extra, url]
+        try:
+            return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise CannotRun(f"Chromium did not finish within {timeout} s on {url}") from None
+
+
+class OutputImages(HTMLParser):
+    """Collects the page title, the first heading's text, and the ``<img>`` sources and
+    tracebacks inside notebook cell outputs (elements with class ``cell_output``)."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+            "track", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[tuple[str, bool]] = []  # (tag, inside a cell output)
+        self.images: list[str] = []
+        self.tracebacks = 0
+        self.title, self.heading = "", ""
+        self._in_title = self._in_h1 = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        inside = (bool(self.stack) and self.stack[-1][1]) or "cell_output" in classes
+        if inside and tag == "img" and attributes.get("src"):
+            self.images.append(attributes["src"])
+        if inside and "traceback" in classes:
+            self.tracebacks += 1
+        self._in_title |= tag == "title"
+        self._in_h1 |= tag == "h1" and not self.heading
+        if tag not in self.VOID:
+            self.stack.append((tag, inside))
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+        if tag == "title":
+            self._in_title = False
+        if tag == "h1":
+            self._in_h1 = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        if self._in_h1:
+            self.heading += data
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(text)).replace("¶", "").replace("#", "").strip()
+
+
+def save_screenshots(browser: str, url: str, folder: Path, name: str) -> list[Path]:
+    """The first screen, and the whole page cut into tiles (blank bottom trimmed)."""
+    from PIL import Image, ImageChops
+
+    first = folder / f"{name}.png"
+    chromium(browser, url, f"--screenshot={first}", f"--window-size={WIDTH},{FIRST_SCREEN}")
+    full = folder / f"{name}-full.png"
+    chromium(browser, url, f"--screenshot={full}", f"--window-size={WIDTH},{FULL_HEIGHT}")
+    if not first.is_file() or not full.is_file():
+        raise CannotRun(f"Chromium wrote no screenshot of {url}")
+    for old in folder.glob(f"{name}-[0-9]*.png"):
+        old.unlink()
+    with Image.open(full) as image:
+        page = image.convert("RGB")
+    box = ImageChops.difference(page, Image.new("RGB", page.size, "white")).getbbox()
+    height = min(page.height, (box[3] if box else 0) + 40)
+    tiles = []
+    for index, top in enumerate(range(0, height, TILE), start=1):
+        tile = folder / f"{name}-{index}.png"
+        page.crop((0, top, WIDTH, min(top + TILE, height))).save(tile)
+        tiles.append(tile)
+    full.unlink()
+    return [first, *tiles]
+
+
+def check_page(browser: str, server: Server, build: Path, page: str, shots: Path) -> list[str]:
+    """Screenshots of one page, and what is wrong with it (empty when nothing)."""
+    problems = []
+    source = build / page
+    if not source.is_file():
+        return [f"{page}: not in the build ({source} is missing)"]
+    url = urljoin(server.url, page)
+    built = OutputImages()
+    built.feed(source.read_text(encoding="utf-8"))
+
+    dom = chromium(browser, url, "--dump-dom").stdout
+    rendered = OutputImages()
+    rendered.feed(dom)
+    if not dom.strip():
+        return [f"{page}: Chromium returned an empty DOM"]
+    if squash(built.title) not in squash(rendered.title):
+        problems.append(f"{page}: title {squash(built.title)!r} missing from the rendered page "
+                        f"(got {squash(rendered.title)!r})")
+    if not squash(built.heading) or squash(built.heading) != squash(rendered.heading):
+        problems.append(f"{page}: first heading {squash(built.heading)!r} not rendered "
+                        f"(got {squash(rendered.heading)!r})")
+    if rendered.tracebacks:
+        problems.append(f"{page}: {rendered.tracebacks} cell output(s) show a traceback")
+    if page.startswith("notebooks/") and not rendered.images:
+        problems.append(f"{page}: no <img> in the notebook's cell outputs (no figure rendered)")
+    for src in dict.fromkeys(rendered.images):
+        if src.startswith("data:"):
+            continue
+        try:
+            body = fetch(urljoin(url, src))
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
+            problems.append(f"{page}: figure {src} not served ({err})")
+            continue
+        if len(body) < 1000 or not body.lstrip().startswith(IMAGE_SIGNATURES):
+            problems.append(f"{page}: figure {src} is not an image ({len(body)} bytes)")
+
+    name = page.removesuffix(".html").replace("/", "__")
+    files = save_screenshots(browser, url, shots, name)
+    print(f"{page}: title {squash(rendered.title)!r}, {len(rendered.images)} figure(s) in "
+          f"outputs, {len(files) - 1} tile(s); screenshots: {files[0]} "
+          f"(and {name}-1.png ... {name}-{len(files) - 1}.png)")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pages", nargs="*", help=f"pages relative to the build folder "
+                        f"(default: {DEFAULT_PAGE})")
+    parser.add_argument("--all", action="store_true", help="the intro and every notebook page")
+    parser.add_argument("--build", type=Path, default=ROOT / "_build" / "html",
+                        help="the built HTML (default: _build/html)")
+    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots",
+                        help="where screenshots go (default: _build/screenshots)")
+    args = parser.parse_args(argv)
+    try:
+        if not (args.build / "index.html").is_file():
+            raise CannotRun(f"no built book at {args.build}: run  jupyter-book build .  first")
+        pages = list(args.pages)
+        if args.all:
+            pages += ["book/intro.html"] + sorted(
+                str(p.relative_to(args.build)) for p in (args.build / "notebooks").glob("*.html"))
+        pages = list(dict.fromkeys(pages or [DEFAULT_PAGE]))
+        browser = find_chromium()
+        args.out.mkdir(parents=True, exist_ok=True)
+        problems = []
+        with Server(args.build) as server:
+            for page in pages:
+                problems += check_page(browser, server, args.build, page, args.out)
+    except CannotRun as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    print("all pages rendered" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The book's files are consistent: fast checks that execute nothing.
+
+They protect what a full ``jupyter-book build`` would otherwise find late (or not at all):
+a chapter missing from the table of contents, a notebook committed with stale outputs,
+a Colab page that cannot install the package, a citation key with no bibliography entry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+PAGES = sorted((ROOT / "book").glob("*.md"))
+CITE_ROLE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
+BIB_ENTRY = re.compile(r"^@\w+\s*\{\s*([^,\s]+)\s*,", re.MULTILINE)
+
+
+def _config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def _toc_entries() -> list[str]:
+    """Every ``root`` and ``file`` in _toc.yml, in order, as written (no suffix)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    entries = [toc["root"]]
+
+    def walk(items: list[dict]) -> None:
+        for item in items or []:
+            if "file" in item:
+                entries.append(item["file"])
+            walk(item.get("sections", []))
+            walk(item.get("chapters", []))
+
+    walk(toc.get("parts", []))
+    walk(toc.get("chapters", []))
+    return entries
+
+
+def _source_of(entry: str) -> Path | None:
+    """The file a toc entry names: the entry itself, or with .ipynb or .md appended."""
+    for candidate in (ROOT / entry, ROOT / f"{entry}.ipynb", ROOT / f"{entry}.md"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _notebook(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _code_cells(path: Path) -> list[dict]:
+    return [cell for cell in _notebook(path)["cells"] if cell["cell_type"] == "code"]
+
+
+def _text(cell: dict) -> str:
+    source = cell["source"]
+    return source if isinstance(source, str) else "".join(source)
+
+
+def _bibliography_keys() -> set[str]:
+    keys: set[str] = set()
+    for bib in _config()["bibtex_bibfiles"]:
+        keys |= set(BIB_ENTRY.findall((ROOT / bib).read_text()))
+    return keys
+
+
+def _cited_keys(path: Path) -> set[str]:
+    if path.suffix == ".ipynb":
+        text = "\n".join(_text(cell) for cell in _notebook(path)["cells"])
+    else:
+        text = path.read_text()
+    return {key.strip() for keys in CITE_ROLE.findall(text) for key in keys.split(",")
+            if key.strip()}
+
+
+def test_every_toc_entry_has_a_file():
+    missing = [entry for entry in _toc_entries() if _source_of(entry) is None]
+    assert not missing, (
+        "_toc.yml lists pages that do not exist yet (a .ipynb or .md): " + ", ".join(missing))
+
+
+def test_every_notebook_is_in_the_toc():
+    listed = {_source_of(entry) for entry in _toc_entries()}
+    unlisted = [path.name for path in NOTEBOOKS if path not in listed]
+    assert not unlisted, f"notebooks missing from _toc.yml (they would not be built): {unlisted}"
+
+
+def test_the_bibliography_files_exist():
+    for bib in _config()["bibtex_bibfiles"]:
+        assert (ROOT / bib).is_file(), f"_config.yml names {bib}, which does not exist"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_committed_without_outputs(path):
+    dirty = [index for index, cell in enumerate(_code_cells(path))
+             if cell.get("outputs") or cell.get("execution_count") is not None]
+    assert not dirty, (f"{path.name}: code cells {dirty} have outputs or execution counts; "
+                       f"clear them with: jupyter nbconvert --clear-output --inplace {path}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_first_cell_installs_the_package_on_colab(path):
+    cells = _code_cells(path)
+    assert cells, f"{path.name} has no code cell"
+    first = cells[0]
+    source = _text(first)
+    repository = _config()["repository"]["url"]
+    assert 'if "google.colab" in sys.modules:' in source, f"{path.name}: no Colab check first"
+    assert f'%pip install -q "twostep @ git+{repository}"' in source, (
+        f"{path.name}: the first code cell must install twostep from {repository}")
+    assert "remove-cell" in first.get("metadata", {}).get("tags", []), (
+        f"{path.name}: tag the Colab install cell remove-cell, so the book does not show it")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + PAGES, ids=[p.name for p in NOTEBOOKS + PAGES])
+def test_every_citation_has_a_bibliography_entry(path):
+    unknown = sorted(_cited_keys(path) - _bibliography_keys())
+    assert not unknown, f"{path.name} cites keys missing from the .bib file(s): {unknown}"
+
+
+def test_the_citation_check_finds_citations():
+    cited = set()
+    for path in [*NOTEBOOKS, *PAGES]:
+        cited |= _cited_keys(path)
+    assert "wang2018prefrontal" in cited, "no page cites Wang et al. 2018: is CITE_ROLE broken?"
