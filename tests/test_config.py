@@ -64,3 +64,12 @@ def test_config_round_trips_through_yaml(tmp_path):
 def test_parse_rejects_a_missing_name():
     with pytest.raises(TwostepError, match="name"):
         parse_experiment({"task": {}})
+
+
+def test_with_changes_replaces_fields_and_validates():
+    config = load_experiment("ritter2018-episodic")
+    changed = config.with_changes(name="one-nn", model={"retrieval": "1nn"}, train={"seeds": 2})
+    assert (changed.name, changed.model.retrieval, changed.train.seeds) == ("one-nn", "1nn", 2)
+    assert changed.task == config.task
+    with pytest.raises(TwostepError, match="model.knn_k"):
+        config.with_changes(model={"knn_k": 0})

@@ -150,6 +150,21 @@ class ExperimentConfig(_Strict):
         data["train"].update(changes)
         return parse_experiment(data, source="overrides")
 
+    def with_changes(self, name: str | None = None, **sections: dict) -> ExperimentConfig:
+        """A validated copy with fields of whole sections replaced.
+
+        >>> config.with_changes(name="episodic-1nn", model={"retrieval": "1nn"},
+        ...                     train={"seeds": 4})
+        """
+        data = self.model_dump()
+        if name is not None:
+            data["name"] = name
+        for section, fields in sections.items():
+            if section not in ("task", "model", "train"):
+                raise TwostepError(f"unknown config section '{section}'")
+            data[section].update(fields)
+        return parse_experiment(data, source="changes")
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(), sort_keys=False)
 

@@ -4,7 +4,7 @@ A run lives in one folder::
 
     RUN_DIR/config.yaml     the experiment, exactly as trained
     RUN_DIR/checkpoint.pt   weights, optimiser, generator states, metrics so far
-    RUN_DIR/metrics.csv     one row per update per seed
+    RUN_DIR/metrics.csv     one row per update per seed (``seconds``: wall time so far)
     RUN_DIR/trials.csv      (after evaluation) one row per test trial
 
 Checkpoints are written atomically every ``checkpoint_every`` updates and at the
@@ -236,8 +236,12 @@ def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
     every = config.train.checkpoint_every
     started = time.perf_counter()
     first_update = state.update
+    seconds_before = state.metrics[-1].get("seconds", 0.0) if state.metrics else 0.0
     while state.update < total:
         rows = update_step(state, config, task)
+        elapsed = seconds_before + time.perf_counter() - started
+        for row in rows:
+            row["seconds"] = round(elapsed, 3)
         state.metrics.extend(rows)
         if state.update % every == 0 or state.update == total:
             save_checkpoint(state, config, run_dir)
