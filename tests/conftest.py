@@ -1,9 +1,14 @@
 """Shared fixtures: tiny experiments that train in a second or two."""
 
-import pytest
-import torch
+import os
 
-from twostep.config import load_experiment
+# One BLAS thread: the statistics fits are small, and extra threads stall on shared cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from twostep.config import load_experiment  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -67,7 +67,7 @@ Batch = tuple[int, ...]
 
 
 class Agent:
-    """A non-learning-from-gradients agent playing a batch of episodes.
+    """An agent that needs no training, playing a batch of episodes ``[*batch]``.
 
     Subclasses set :attr:`name` and implement :meth:`reset`, :meth:`choice_probability`
     and :meth:`observe`. Hyper-parameters are constructor arguments.

@@ -29,6 +29,7 @@ def _configure_threads() -> None:
     cores are shared (see the book's performance notes). TWOSTEP_THREADS overrides."""
     import os
 
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads its BLAS
     import torch
 
     torch.set_num_threads(int(os.environ.get("TWOSTEP_THREADS", "1")))
@@ -42,7 +43,7 @@ def cmd_train(args) -> None:
                                                             episodes=args.episodes)
     out = Path(args.out) if args.out else Path("runs") / config.name
     metrics = train(config, out, resume=args.resume, device=args.device)
-    last = metrics[metrics.update == metrics.update.max()]
+    last = metrics[metrics["update"] == metrics["update"].max()]
     print(f"trained {config.train.seeds} seed(s) x {config.train.episodes} episodes "
           f"({config.train.updates} updates) in {out}; "
           f"last reward per episode {last.reward.mean():.1f}")
