@@ -321,10 +321,15 @@ def default_runs_dir() -> Path:
 
 
 def run_dir_for(config: ExperimentConfig, root: str | Path | None = None) -> Path:
-    """``root/<name>-<hash of the config>``: one folder per distinct configuration."""
-    import hashlib
+    """``root/<name>-<hash>``: one folder per distinct configuration.
 
-    digest = hashlib.sha256(config.to_yaml().encode()).hexdigest()[:10]
+    The hash covers what training depends on (task, model, train), not the
+    description, so rewording a config's prose does not retrain it."""
+    import hashlib
+    import json
+
+    content = config.model_dump(include={"task", "model", "train"})
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
     return Path(root or default_runs_dir()) / f"{config.name}-{digest}"
 
 
