@@ -70,3 +70,23 @@ def test_evaluation_logs_every_test_trial(tmp_path, tiny_wang):
     assert len(trials) == 7 * 100 * 2
     assert list(trials.columns[:8]) == ["seed", "episode", "trial", "choice", "state", "common",
                                         "reward", "good_state"]
+
+
+def test_retrieval_can_be_lesioned_at_test_time(tmp_path):
+    from twostep.config import load_experiment
+
+    config = load_experiment("ritter2018-episodic").with_overrides(
+        seeds=1, episodes=4, batch_size=4, eval_episodes=2)
+    train(config, tmp_path / "run", progress=False)
+    model, config = load_model(tmp_path / "run")
+    _, with_memory = evaluate(model, config, record_internals=True)
+    _, lesioned = evaluate(model, config, record_internals=True, retrieval="off")
+    assert (with_memory["retrieved_trial"][..., 50:] >= 0).all()
+    assert (lesioned["retrieved_trial"] == -1).all()
+
+
+def test_lesioning_needs_a_reinstatement_gate(tmp_path, tiny_wang):
+    train(tiny_wang, tmp_path / "run", progress=False)
+    model, config = load_model(tmp_path / "run")
+    with pytest.raises(TwostepError):
+        evaluate(model, config, retrieval="knn")

@@ -53,7 +53,7 @@ def cmd_evaluate(args) -> None:
     from twostep.train import evaluate, load_model
 
     model, config = load_model(args.run_dir, device=args.device)
-    trials = evaluate(model, config, episodes=args.episodes)
+    trials = evaluate(model, config, episodes=args.episodes, retrieval=args.retrieval)
     out = Path(args.out) if args.out else Path(args.run_dir) / "trials.csv"
     trials.to_csv(out, index=False)
     print(f"{len(trials)} trials ({trials.episode.nunique()} episodes x "
@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=_positive, help="test episodes per seed (default 300)")
     p.add_argument("--out", help="trial table (default: RUN_DIR/trials.csv)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--retrieval", choices=["off", "1nn", "knn"],
+                   help="test with another memory rule; 'off' lesions retrieval "
+                   "(Ritter 2018's incremental condition)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("simulate", help="run a reference agent that needs no training")

@@ -270,11 +270,21 @@ def is_finished(run_dir: str | Path) -> bool:
 # ---------------------------------------------------------------------- evaluate
 @torch.no_grad()
 def evaluate(model: RecurrentActorCritic, config: ExperimentConfig, episodes: int | None = None,
-             record_internals: bool = False, batch_size: int = 1000):
+             record_internals: bool = False, batch_size: int = 1000,
+             retrieval: str | None = None):
     """Frozen-weight test episodes (the paper's protocol: 300 per seed).
+
+    Args:
+        retrieval: test the trained network with another memory rule than it was
+            trained with; ``"off"`` lesions episodic retrieval (Ritter 2018's
+            incremental condition: the same network with retrieval off).
 
     Returns the trial table, or ``(trials, internals)`` when ``record_internals``.
     """
+    if retrieval is not None:
+        if retrieval != "off" and not model.reinstatement:
+            raise TwostepError("retrieval needs a network with a reinstatement gate (eplstm)")
+        config = config.with_changes(model={"retrieval": retrieval})
     episodes = episodes or config.train.eval_episodes
     if episodes <= 0:
         raise TwostepError("evaluation needs at least one episode")
@@ -297,13 +307,19 @@ def evaluate(model: RecurrentActorCritic, config: ExperimentConfig, episodes: in
     return trials
 
 
-def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu") -> pd.DataFrame:
-    """The run's test trials (``RUN_DIR/trials.csv``), evaluated once and then read back."""
-    path = Path(run_dir) / "trials.csv"
+def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu",
+                     retrieval: str | None = None) -> pd.DataFrame:
+    """The run's test trials, evaluated once and then read back.
+
+    Cached as ``RUN_DIR/trials.csv``, or ``RUN_DIR/trials-retrieval-<rule>.csv`` when
+    the network is tested with another retrieval rule (see :func:`evaluate`).
+    """
+    name = "trials.csv" if retrieval is None else f"trials-retrieval-{retrieval}.csv"
+    path = Path(run_dir) / name
     if path.is_file() and path.stat().st_mtime >= (Path(run_dir) / "checkpoint.pt").stat().st_mtime:
         return pd.read_csv(path)
     model, config = load_model(run_dir, device=device)
-    trials = evaluate(model, config)
+    trials = evaluate(model, config, retrieval=retrieval)
     _atomic_write_bytes(path, lambda p: trials.to_csv(p, index=False))
     return trials
 
