@@ -3,7 +3,7 @@
 Stay probabilities are P(repeat the reference trial's first-stage choice), one value
 per condition of the reference trial, keyed in the order of :data:`CONDITIONS`.
 Values read off published figures are approximate (by eye, about +-0.03); the
-sources are in ``/work/shared/reference/SCIENCE.md`` and the book's bibliography.
+sources are in the book's bibliography (book/references.bib).
 """
 
 from __future__ import annotations
