@@ -5,9 +5,12 @@ saves screenshots under ``_build/screenshots/`` and checks, from the DOM as Chro
 rendered it, that the page really rendered:
 
 * the page's title and first heading are there;
-* on a notebook page, the cell outputs hold at least one figure (an ``<img>``), and every
-  figure the page shows is served as a real image;
-* no cell output shows a traceback.
+* every figure the build put in the page's cell outputs is in the rendered page as an
+  ``<img>``, and is served as a real image; a notebook page named on the command line (or
+  the default page) must show at least one; with ``--all``, a notebook page whose build has
+  no figure at all (tables only) passes with a note;
+* no cell output shows a traceback, or a figure that was printed instead of drawn
+  (``<Figure size 840x360 with 2 Axes>``: a notebook that lost ``%matplotlib inline``).
 
 Usage, from the repository root, after ``jupyter-book build .``::
 
@@ -49,8 +52,10 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--hide-scrollbars",
 ]
-WIDTH, FIRST_SCREEN, FULL_HEIGHT, TILE = 1280, 2000, 16000, 2000
+WIDTH, FIRST_SCREEN, FULL_HEIGHT, TILE = 1280, 2000, 24000, 2000
+BLANK_RUN = 1200  # px of blank content column taken as the end of the page
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"<?xml", b"<svg", b"GIF8")
+FIGURE_REPR = re.compile(r"&lt;(?:matplotlib\.figure\.)?Figure (?:size \d+x\d+ with \d+ Axes|at 0x)")
 
 
 class CannotRun(Exception):
@@ -151,7 +156,7 @@ class OutputImages(HTMLParser):
             self.images.append(attributes["src"])
         if inside and "traceback" in classes:
             self.tracebacks += 1
-        self._in_title |= tag == "title"
+        self._in_title |= tag == "title" and not self.title
         self._in_h1 |= tag == "h1" and not self.heading
         if tag not in self.VOID:
             self.stack.append((tag, inside))
@@ -176,9 +181,26 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(text)).replace("¶", "").replace("#", "").strip()
 
 
+def content_height(page) -> int:
+    """Where the page's content ends in a screenshot taken in a very tall window.
+
+    The theme stretches the page to the window (sidebar rules, footer at the bottom), so
+    look at the content column only and cut at the first long blank stretch.
+    """
+    import numpy as np
+
+    pixels = np.asarray(page.convert("L"))[:, int(0.22 * WIDTH):int(0.78 * WIDTH)]
+    inked = np.flatnonzero((pixels < 245).any(axis=1))
+    if inked.size == 0:
+        return page.height
+    gaps = np.flatnonzero(np.diff(inked) > BLANK_RUN)
+    end = inked[gaps[0]] if gaps.size else inked[-1]
+    return min(page.height, int(end) + 60)
+
+
 def save_screenshots(browser: str, url: str, folder: Path, name: str) -> list[Path]:
     """The first screen, and the whole page cut into tiles (blank bottom trimmed)."""
-    from PIL import Image, ImageChops
+    from PIL import Image
 
     first = folder / f"{name}.png"
     chromium(browser, url, f"--screenshot={first}", f"--window-size={WIDTH},{FIRST_SCREEN}")
@@ -190,8 +212,9 @@ def save_screenshots(browser: str, url: str, folder: Path, name: str) -> list[Pa
         old.unlink()
     with Image.open(full) as image:
         page = image.convert("RGB")
-    box = ImageChops.difference(page, Image.new("RGB", page.size, "white")).getbbox()
-    height = min(page.height, (box[3] if box else 0) + 40)
+    height = content_height(page)
+    if height >= page.height - BLANK_RUN:
+        print(f"note: {url} may be longer than {FULL_HEIGHT} px; the tiles stop there")
     tiles = []
     for index, top in enumerate(range(0, height, TILE), start=1):
         tile = folder / f"{name}-{index}.png"
@@ -201,8 +224,12 @@ def save_screenshots(browser: str, url: str, folder: Path, name: str) -> list[Pa
     return [first, *tiles]
 
 
-def check_page(browser: str, server: Server, build: Path, page: str, shots: Path) -> list[str]:
-    """Screenshots of one page, and what is wrong with it (empty when nothing)."""
+def check_page(browser: str, server: Server, build: Path, page: str, shots: Path,
+               need_figure: bool = True) -> list[str]:
+    """Screenshots of one page, and what is wrong with it (empty when nothing).
+
+    ``need_figure``: a notebook page must show at least one figure even if its build has none.
+    """
     problems = []
     source = build / page
     if not source.is_file():
@@ -224,8 +251,19 @@ def check_page(browser: str, server: Server, build: Path, page: str, shots: Path
                         f"(got {squash(rendered.heading)!r})")
     if rendered.tracebacks:
         problems.append(f"{page}: {rendered.tracebacks} cell output(s) show a traceback")
+    printed = len(FIGURE_REPR.findall(dom))
+    if printed:
+        problems.append(f"{page}: {printed} figure(s) printed as text instead of drawn "
+                        "(is %matplotlib inline missing?)")
+    if len(rendered.images) < len(built.images):
+        problems.append(f"{page}: {len(built.images)} figure(s) in the build, only "
+                        f"{len(rendered.images)} in the rendered page")
     if page.startswith("notebooks/") and not rendered.images:
-        problems.append(f"{page}: no <img> in the notebook's cell outputs (no figure rendered)")
+        if need_figure or built.images:
+            problems.append(f"{page}: no <img> in the notebook's cell outputs "
+                            "(no figure rendered)")
+        else:
+            print(f"note: {page} has no figure in its build (tables or text only)")
     for src in dict.fromkeys(rendered.images):
         if src.startswith("data:"):
             continue
@@ -258,17 +296,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not (args.build / "index.html").is_file():
             raise CannotRun(f"no built book at {args.build}: run  jupyter-book build .  first")
-        pages = list(args.pages)
+        named = list(args.pages) or ([] if args.all else [DEFAULT_PAGE])
+        pages = list(named)
         if args.all:
             pages += ["book/intro.html"] + sorted(
                 str(p.relative_to(args.build)) for p in (args.build / "notebooks").glob("*.html"))
-        pages = list(dict.fromkeys(pages or [DEFAULT_PAGE]))
+        pages = list(dict.fromkeys(pages))
         browser = find_chromium()
         args.out.mkdir(parents=True, exist_ok=True)
         problems = []
         with Server(args.build) as server:
             for page in pages:
-                problems += check_page(browser, server, args.build, page, args.out)
+                problems += check_page(browser, server, args.build, page, args.out,
+                                       need_figure=page in named)
     except CannotRun as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
