@@ -90,3 +90,19 @@ def test_lesioning_needs_a_reinstatement_gate(tmp_path, tiny_wang):
     model, config = load_model(tmp_path / "run")
     with pytest.raises(TwostepError):
         evaluate(model, config, retrieval="knn")
+
+
+def _evaluate_in_subprocess(run_dir):
+    from twostep.train import evaluate_or_load
+
+    return len(evaluate_or_load(run_dir))
+
+
+def test_two_processes_can_ask_for_the_same_evaluation_at_once(tmp_path, tiny_wang):
+    import multiprocessing
+
+    train(tiny_wang, tmp_path / "run", progress=False)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        sizes = pool.map(_evaluate_in_subprocess, [tmp_path / "run"] * 4)
+    assert sizes == [2 * 5 * 100] * 4
+    assert not list((tmp_path / "run").glob("*.tmp"))

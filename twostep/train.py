@@ -132,9 +132,14 @@ def update_step(state: TrainState, config: ExperimentConfig, task) -> list[dict]
 
 # ---------------------------------------------------------------------- files
 def _atomic_write_bytes(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    """Write through a temporary file of this process, then rename: readers never see
+    a half-written file, and an interrupted write leaves the old file whole."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def save_checkpoint(state: TrainState, config: ExperimentConfig, run_dir: Path) -> None:
@@ -314,14 +319,22 @@ def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu",
     Cached as ``RUN_DIR/trials.csv``, or ``RUN_DIR/trials-retrieval-<rule>.csv`` when
     the network is tested with another retrieval rule (see :func:`evaluate`).
     """
+    from filelock import FileLock
+
     name = "trials.csv" if retrieval is None else f"trials-retrieval-{retrieval}.csv"
     path = Path(run_dir) / name
-    if path.is_file() and path.stat().st_mtime >= (Path(run_dir) / "checkpoint.pt").stat().st_mtime:
-        return pd.read_csv(path)
-    model, config = load_model(run_dir, device=device)
-    trials = evaluate(model, config, retrieval=retrieval)
-    _atomic_write_bytes(path, lambda p: trials.to_csv(p, index=False))
+    with FileLock(_lock_path(run_dir)):  # two notebooks may ask at once
+        checkpoint = Path(run_dir) / "checkpoint.pt"
+        if path.is_file() and path.stat().st_mtime >= checkpoint.stat().st_mtime:
+            return pd.read_csv(path)
+        model, config = load_model(run_dir, device=device)
+        trials = evaluate(model, config, retrieval=retrieval)
+        _atomic_write_bytes(path, lambda p: trials.to_csv(p, index=False))
     return trials
+
+
+def _lock_path(run_dir: str | Path) -> str:
+    return str(run_dir) + ".lock"
 
 
 def default_runs_dir() -> Path:
@@ -361,7 +374,7 @@ def train_or_load(config: ExperimentConfig, root: str | Path | None = None, devi
 
     run_dir = run_dir_for(config, root)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(run_dir) + ".lock"):
+    with FileLock(_lock_path(run_dir)):
         if not is_finished(run_dir):
             train(config, run_dir, resume=(run_dir / "checkpoint.pt").exists(), device=device,
                   progress=progress)
