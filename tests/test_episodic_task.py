@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import play
 
 from twostep.config import TaskConfig
 from twostep.errors import TwostepError
@@ -18,18 +19,6 @@ from twostep.tasks import EpisodicTwoStepTask, TrialOutcome, TwoStepTask, make_t
 EPISODIC = TaskConfig(kind="episodic-two-step", common_prob=0.9, reward_prob_good=0.9,
                       reward_prob_bad=0.1, reversal_prob=0.1)
 EPISODES = 2000
-
-
-def play(task: TwoStepTask, batch_shape, generator, choice_seed: int = 1) -> TrialOutcome:
-    """Play whole episodes with uniformly random choices; fields stacked to ``[*batch, trials]``."""
-    task.reset(batch_shape, generator)
-    choices = torch.Generator().manual_seed(choice_seed)
-    outcomes = []
-    for _ in range(task.trials):
-        outcome, _ = task.step(torch.randint(0, 2, tuple(batch_shape), generator=choices))
-        outcomes.append(outcome)
-    return TrialOutcome(**{name: torch.stack([getattr(o, name) for o in outcomes], dim=-1)
-                           for name in outcomes[0].columns()})
 
 
 def context_integers(contexts: torch.Tensor) -> torch.Tensor:

@@ -8,25 +8,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import play
 
 from twostep.config import TaskConfig
 from twostep.errors import TwostepError
 from twostep.tasks import TrialOutcome, TwoStepTask, make_task
 
 EPISODES = 2000
-
-
-def play(task: TwoStepTask, batch_shape, generator, choice_seed: int = 1) -> TrialOutcome:
-    """Play whole episodes with uniformly random choices; fields stacked to ``[*batch, trials]``."""
-    task.reset(batch_shape, generator)
-    choices = torch.Generator().manual_seed(choice_seed)
-    outcomes = []
-    for _ in range(task.trials):
-        choice = torch.randint(0, 2, tuple(batch_shape), generator=choices)
-        outcome, _ = task.step(choice)
-        outcomes.append(outcome)
-    return TrialOutcome(**{name: torch.stack([getattr(o, name) for o in outcomes], dim=-1)
-                           for name in outcomes[0].columns()})
 
 
 @pytest.fixture(scope="module")

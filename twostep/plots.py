@@ -140,10 +140,11 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
     return figure
 
 
-def _runs(metrics: pd.DataFrame | Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    if isinstance(metrics, pd.DataFrame):
-        return {"": metrics}
-    return dict(metrics)
+def _labelled(tables: pd.DataFrame | Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """One table, or several by label, as a mapping from label to table."""
+    if isinstance(tables, pd.DataFrame):
+        return {"": tables}
+    return dict(tables)
 
 
 def learning_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], ax: Axes | None = None,
@@ -160,7 +161,7 @@ def learning_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], ax: Axes
         references: horizontal dotted lines by label, e.g. ``{"chance": 50, "ideal": 70.7}``.
     """
     figure, ax = _axes(ax, (5.0, 3.2))
-    for index, (label, table) in enumerate(_runs(metrics).items()):
+    for index, (label, table) in enumerate(_labelled(metrics).items()):
         _require(table, ["update", "seed", "episodes", "reward"], "metrics table")
         table = table.sort_values(["seed", "update"])
         reward = table.groupby("seed")["reward"].transform(
@@ -186,12 +187,6 @@ def learning_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], ax: Axes
         ax.set_title(title)
     _tidy(ax)
     return figure
-
-
-def _tables(table: pd.DataFrame | Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    if isinstance(table, pd.DataFrame):
-        return {"": table}
-    return dict(table)
 
 
 def _estimates(table: pd.DataFrame, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray,
@@ -221,7 +216,7 @@ def regression_coefficients(table: pd.DataFrame | Mapping[str, pd.DataFrame],
     tables by label are drawn as grouped bars (e.g. raw beside corrected).
     ``drop`` leaves terms out (e.g. ``["intercept"]``).
     """
-    tables = _tables(table)
+    tables = _labelled(table)
     for each in tables.values():
         _require(each, ["seed", "term", "estimate", "se"], "coefficient table")
     terms = [t for t in dict.fromkeys(pd.concat(list(tables.values()))["term"]) if t not in drop]
