@@ -112,19 +112,22 @@ def update_step(state: TrainState, config: ExperimentConfig, task) -> list[dict]
     norms = _clip_per_seed(state.model, train.max_grad_norm)
     state.optimizer.step()
     state.update += 1
-    reward = rollout.reward.sum(-1).mean(-1)
     T = task.trials
+    # one transfer per update (not one per value): columns [S, 5] -> rows
+    per_seed = torch.stack([rollout.reward.sum(-1).mean(-1), losses.policy, losses.value,
+                            losses.entropy / T, norms], dim=-1).detach().cpu().tolist()
     rows = []
-    for s, seed in enumerate(state.model.seeds):
+    for seed, (reward, policy, value, entropy, norm) in zip(state.model.seeds, per_seed,
+                                                            strict=True):
         rows.append({
             "update": state.update,
             "seed": seed,
             "episodes": state.update * train.batch_size,
-            "reward": reward[s].item(),
-            "policy_loss": losses.policy[s].item(),
-            "value_loss": losses.value[s].item(),
-            "entropy": losses.entropy[s].item() / T,
-            "grad_norm": norms[s].item(),
+            "reward": reward,
+            "policy_loss": policy,
+            "value_loss": value,
+            "entropy": entropy,
+            "grad_norm": norm,
             "lr": train.lr * scale,
         })
     return rows
