@@ -1,7 +1,7 @@
 """Check the built book in a real browser (headless Chromium).
 
-Serves ``_build/html`` on 127.0.0.1 (a free port), opens each page in headless Chromium,
-saves screenshots under ``_build/screenshots/`` and checks, from the DOM as Chromium
+Serves ``book/_build/html`` on 127.0.0.1 (a free port), opens each page in headless Chromium,
+saves screenshots under ``book/_build/screenshots/`` and checks, from the DOM as Chromium
 rendered it, that the page really rendered:
 
 * the page's title and first heading are there;
@@ -12,11 +12,11 @@ rendered it, that the page really rendered:
 * no cell output shows a traceback, or a figure that was printed instead of drawn
   (``<Figure size 840x360 with 2 Axes>``: a notebook that lost ``%matplotlib inline``).
 
-Usage, from the repository root, after ``jupyter-book build .``::
+Usage, from the repository root, after ``jupyter-book build book``::
 
     python scripts/check_book_in_browser.py                   # chapter 1
     python scripts/check_book_in_browser.py --all             # the intro and every chapter
-    python scripts/check_book_in_browser.py notebooks/02_a2c_lstm.html book/intro.html
+    python scripts/check_book_in_browser.py notebooks/02_a2c_lstm.html intro.html
 
 For each page ``P`` it writes ``P.png`` (the first 1280 x 2000 pixels, what a reader sees
 first) and ``P-1.png``, ``P-2.png``, ... (the whole page in tiles, to look through).
@@ -288,18 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pages", nargs="*", help=f"pages relative to the build folder "
                         f"(default: {DEFAULT_PAGE})")
     parser.add_argument("--all", action="store_true", help="the intro and every notebook page")
-    parser.add_argument("--build", type=Path, default=ROOT / "_build" / "html",
-                        help="the built HTML (default: _build/html)")
-    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots",
-                        help="where screenshots go (default: _build/screenshots)")
+    parser.add_argument("--build", type=Path, default=ROOT / "book" / "_build" / "html",
+                        help="the built HTML (default: book/_build/html)")
+    parser.add_argument("--out", type=Path, default=ROOT / "book" / "_build" / "screenshots",
+                        help="where screenshots go (default: book/_build/screenshots)")
     args = parser.parse_args(argv)
     try:
         if not (args.build / "index.html").is_file():
-            raise CannotRun(f"no built book at {args.build}: run  jupyter-book build .  first")
+            raise CannotRun(f"no built book at {args.build}: run  jupyter-book build book  first")
         named = list(args.pages) or ([] if args.all else [DEFAULT_PAGE])
         pages = list(named)
         if args.all:
-            pages += ["book/intro.html"] + sorted(
+            pages += ["intro.html"] + sorted(
                 str(p.relative_to(args.build)) for p in (args.build / "notebooks").glob("*.html"))
         pages = list(dict.fromkeys(pages))
         browser = find_chromium()

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"  # the book's source folder: toc entries and config paths are relative to it
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = sorted((ROOT / "book").glob("*.md"))
 CITE_ROLE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
@@ -22,12 +23,12 @@ BIB_ENTRY = re.compile(r"^@\w+\s*\{\s*([^,\s]+)\s*,", re.MULTILINE)
 
 
 def _config() -> dict:
-    return yaml.safe_load((ROOT / "_config.yml").read_text())
+    return yaml.safe_load((BOOK / "_config.yml").read_text())
 
 
 def _toc_entries() -> list[str]:
     """Every ``root`` and ``file`` in _toc.yml, in order, as written (no suffix)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
     entries = [toc["root"]]
 
     def walk(items: list[dict]) -> None:
@@ -44,9 +45,9 @@ def _toc_entries() -> list[str]:
 
 def _source_of(entry: str) -> Path | None:
     """The file a toc entry names: the entry itself, or with .ipynb or .md appended."""
-    for candidate in (ROOT / entry, ROOT / f"{entry}.ipynb", ROOT / f"{entry}.md"):
+    for candidate in (BOOK / entry, BOOK / f"{entry}.ipynb", BOOK / f"{entry}.md"):
         if candidate.is_file():
-            return candidate
+            return candidate.resolve()
     return None
 
 
@@ -66,7 +67,7 @@ def _text(cell: dict) -> str:
 def _bibliography_keys() -> set[str]:
     keys: set[str] = set()
     for bib in _config()["bibtex_bibfiles"]:
-        keys |= set(BIB_ENTRY.findall((ROOT / bib).read_text()))
+        keys |= set(BIB_ENTRY.findall((BOOK / bib).read_text()))
     return keys
 
 
@@ -77,6 +78,15 @@ def _cited_keys(path: Path) -> set[str]:
         text = path.read_text()
     return {key.strip() for keys in CITE_ROLE.findall(text) for key in keys.split(",")
             if key.strip()}
+
+
+def test_the_book_folder_is_a_complete_source_for_jupyter_book_build_book():
+    """``jupyter-book build book`` reads book/_config.yml, book/_toc.yml and every chapter from
+    inside book/; the top-level files the card names are the same files, not copies."""
+    assert (ROOT / "_config.yml").resolve() == (BOOK / "_config.yml").resolve()
+    assert (ROOT / "_toc.yml").resolve() == (BOOK / "_toc.yml").resolve()
+    assert (ROOT / "_config.yml").is_symlink() and (ROOT / "_toc.yml").is_symlink()
+    assert (BOOK / "notebooks").resolve() == (ROOT / "notebooks").resolve()
 
 
 def test_every_toc_entry_has_a_file():
@@ -93,7 +103,7 @@ def test_every_notebook_is_in_the_toc():
 
 def test_the_bibliography_files_exist():
     for bib in _config()["bibtex_bibfiles"]:
-        assert (ROOT / bib).is_file(), f"_config.yml names {bib}, which does not exist"
+        assert (BOOK / bib).is_file(), f"_config.yml names {bib}, which does not exist"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
