@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import signal
 import statistics
 import sys
 import time
@@ -47,6 +48,7 @@ class RecordingClient(NotebookClient):
         super().__init__(*args, **kwargs)
         self.received: list[dict] = []
         self.sent: list[dict] = []  # execute_requests, in order
+        self.slowest: tuple[int, float, str] = (-1, 0.0, "")  # cell index, seconds, timeline
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
@@ -80,7 +82,15 @@ class RecordingClient(NotebookClient):
     async def async_execute_cell(self, cell, cell_index, execution_count=None,
                                  store_history=True):
         self._cell_index = cell_index
-        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        started = time.monotonic()
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)
+        finally:
+            if cell.cell_type == "code" and self.sent:
+                seconds = time.monotonic() - started
+                if seconds > self.slowest[1]:
+                    self.slowest = (cell_index, seconds, _timeline(self, self.sent[-1]))
 
 
 def run_once(path: Path, timeout: int, kernel: str, log: Path | None, label: str) -> dict:
@@ -103,7 +113,20 @@ def run_once(path: Path, timeout: int, kernel: str, log: Path | None, label: str
         if log is not None:
             log.mkdir(parents=True, exist_ok=True)
             (log / f"{label}.json").write_text(json.dumps(client.received, indent=1))
-    return {"outcome": outcome, "cell": cell, "seconds": seconds, "detail": detail}
+    index, slowest, timeline = client.slowest
+    if outcome == "ok" and slowest > 0:
+        detail = f"(slowest: cell {index}, {slowest:.1f} s: {timeline})"
+    return {"outcome": outcome, "cell": cell, "seconds": seconds, "detail": detail,
+            "slowest": (index, slowest)}
+
+
+def _timeline(client: RecordingClient, request: dict) -> str:
+    """When each message answering ``request`` arrived, in seconds after it was sent."""
+    mine = [m for m in client.received if m["parent"] == request["msg_id"]]
+    steps = [f"{m['state'] or m['type']}@{m['t'] - request['t']:.1f}" for m in mine
+             if m["type"] in ("status", "execute_input", "execute_reply")]
+    comms = sum(m["type"].startswith("comm") for m in mine)
+    return " ".join(steps) + f" ({len(mine)} messages, {comms} comm)"
 
 
 def _diagnose(client: RecordingClient) -> str:
@@ -138,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     if sys.platform != "win32":
         asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the load on `kill` too
     stop = multiprocessing.Event()
     loaders = [multiprocessing.Process(target=_busy, args=(stop,), daemon=True)
                for _ in range(args.load)]

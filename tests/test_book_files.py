@@ -128,6 +128,22 @@ def test_notebook_first_cell_installs_the_package_on_colab(path):
         f"{path.name}: tag the Colab install cell remove-cell, so the book does not show it")
 
 
+def test_the_repository_url_is_written_once_and_agreed_on_everywhere():
+    """book/_config.yml ``repository.url`` is the one source: the Colab launch links are made
+    from it, the install cells above check against it, and the package metadata must agree."""
+    import tomllib
+
+    repository = _config()["repository"]["url"]
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", repository), repository
+    assert _config()["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    assert urls["Repository"] == repository, (
+        f"pyproject [project.urls] Repository is {urls['Repository']}, the book says {repository}")
+    elsewhere = {path.name: set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", path.read_text()))
+                 - {repository} for path in [ROOT / "README.md", *NOTEBOOKS]}
+    assert not any(elsewhere.values()), f"other repository URLs: {elsewhere}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS + PAGES, ids=[p.name for p in NOTEBOOKS + PAGES])
 def test_every_citation_has_a_bibliography_entry(path):
     unknown = sorted(_cited_keys(path) - _bibliography_keys())

@@ -1,0 +1,5 @@
+import sys
+
+from twostep.cli import main
+
+sys.exit(main())

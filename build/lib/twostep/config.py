@@ -1,0 +1,220 @@
+"""Typed, validated experiment configuration, loaded once from YAML.
+
+An experiment is three blocks, each a frozen pydantic model whose fields carry
+their meaning in ``description``:
+
+* ``task``: which two-step task and its probabilities;
+* ``model``: the recurrent network (LSTM or reinstatement-gated epLSTM) and its memory;
+* ``train``: A2C and its optimiser, the training budget, seeds and evaluation protocol.
+
+Unknown keys, values out of range and malformed YAML raise :class:`TwostepError`
+with one line naming the offending key. Bundled experiments live in
+``twostep/configs/<name>.yaml``; see :func:`load_experiment`.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from twostep.errors import TwostepError
+
+Probability = float
+
+
+def _prob(default: float, description: str):
+    return Field(default, ge=0.0, le=1.0, description=description)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskConfig(_Strict):
+    """The two-step task (Daw 2011, as in Wang 2018) or its episodic variant (Ritter 2018)."""
+
+    kind: Literal["two-step", "episodic-two-step"] = Field(
+        "two-step", description="'two-step' (Wang 2018) or 'episodic-two-step' (Ritter 2018)."
+    )
+    trials: int = Field(100, gt=0, description="Trials per episode.")
+    common_prob: Probability = _prob(0.8, "P(choice k leads to second-stage state k).")
+    reward_prob_good: Probability = _prob(0.9, "P(reward) in the good second-stage state.")
+    reward_prob_bad: Probability = _prob(0.1, "P(reward) in the other second-stage state.")
+    reversal_prob: Probability = _prob(0.025, "P(good state swaps) at the start of each trial.")
+    context_bits: int = Field(
+        10, gt=0, le=20, description="Episodic task: length of the binary context vectors."
+    )
+
+    @model_validator(mode="after")
+    def _episodic_fits(self) -> TaskConfig:
+        if self.kind == "episodic-two-step":
+            if self.trials % 4 != 0:
+                raise ValueError("episodic-two-step needs trials divisible by 4 (two halves, "
+                                 "each cued half split in two)")
+            if 2**self.context_bits - 1 < self.trials // 2:
+                raise ValueError(f"{self.context_bits} context bits give fewer than "
+                                 f"{self.trials // 2} distinct non-zero contexts")
+        return self
+
+    @property
+    def uncued_trials(self) -> int:
+        """Episodic task: trials 0 .. uncued_trials-1 are uncued, the rest cued."""
+        return self.trials // 2 if self.kind == "episodic-two-step" else self.trials
+
+
+class ModelConfig(_Strict):
+    """The recurrent actor-critic."""
+
+    hidden_size: int = Field(48, gt=0, description="LSTM units.")
+    cell: Literal["lstm", "eplstm"] = Field(
+        "lstm", description="'lstm', or 'eplstm' with a reinstatement gate (Ritter 2018)."
+    )
+    retrieval: Literal["off", "1nn", "knn"] = Field(
+        "off",
+        description="epLSTM memory retrieval on cued trials: 'off' (incremental agent), "
+        "'1nn' (nearest neighbour by cosine, the papers' choice) or 'knn' (kernel-weighted).",
+    )
+    knn_k: int = Field(5, gt=0, description="Neighbours for 'knn' retrieval.")
+    knn_temperature: float = Field(
+        0.1, gt=0, description="Softmax temperature over cosine similarities for 'knn'."
+    )
+    cue_input: bool = Field(
+        True, description="Episodic task: the cue's context bits are also an input."
+    )
+
+    @field_validator("retrieval", mode="before")
+    @classmethod
+    def _yaml_off_is_false(cls, value):
+        # YAML 1.1 reads a bare `off` as the boolean false
+        return "off" if value is False else value
+
+    @model_validator(mode="after")
+    def _retrieval_needs_gate(self) -> ModelConfig:
+        if self.retrieval != "off" and self.cell != "eplstm":
+            raise ValueError("retrieval needs cell: eplstm")
+        return self
+
+
+class TrainConfig(_Strict):
+    """Synchronous batched A2C (Mnih 2016) over whole episodes."""
+
+    seeds: int = Field(8, gt=0, description="Independently initialised networks, trained together.")
+    first_seed: int = Field(0, ge=0, description="Seeds are first_seed .. first_seed+seeds-1.")
+    episodes: int = Field(20000, gt=0, description="Training episodes per seed.")
+    batch_size: int = Field(64, gt=0, description="Episodes per seed per update.")
+    lr: float = Field(1e-2, gt=0, description="RMSProp learning rate.")
+    rmsprop_alpha: float = Field(0.99, gt=0, lt=1, description="RMSProp smoothing constant.")
+    rmsprop_eps: float = Field(1e-5, gt=0, description="RMSProp epsilon.")
+    warmup_updates: int = Field(0, ge=0, description="Linear learning-rate warm-up, in updates.")
+    max_grad_norm: float | None = Field(
+        1.0, gt=0, description="Clip each seed's gradient norm at this value (null: no clip)."
+    )
+    gamma: float = Field(0.9, ge=0, le=1, description="Discount per trial.")
+    value_weight: float = Field(0.05, ge=0, description="Weight of the value loss.")
+    entropy_weight: float = Field(0.05, ge=0, description="Weight of the entropy bonus.")
+    checkpoint_every: int = Field(25, gt=0, description="Updates between checkpoints.")
+    eval_episodes: int = Field(300, gt=0, description="Frozen-weight test episodes per seed.")
+
+    @property
+    def updates(self) -> int:
+        """Optimiser steps: the episode budget divided into batches (rounded up)."""
+        return math.ceil(self.episodes / self.batch_size)
+
+
+class ExperimentConfig(_Strict):
+    """One experiment: a task, a model and a training protocol."""
+
+    name: str = Field(description="Short name, used for run folders.")
+    description: str = Field("", description="What the experiment reproduces, and how it deviates.")
+    task: TaskConfig = TaskConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+
+    @model_validator(mode="after")
+    def _model_fits_task(self) -> ExperimentConfig:
+        if self.model.retrieval != "off" and self.task.kind != "episodic-two-step":
+            raise ValueError("retrieval needs the episodic-two-step task")
+        return self
+
+    def with_overrides(self, **train_overrides) -> ExperimentConfig:
+        """A copy with some ``train`` fields replaced (``None`` values are ignored), validated."""
+        changes = {k: v for k, v in train_overrides.items() if v is not None}
+        if not changes:
+            return self
+        data = self.model_dump()
+        data["train"].update(changes)
+        return parse_experiment(data, source="overrides")
+
+    def with_changes(self, name: str | None = None, **sections: dict) -> ExperimentConfig:
+        """A validated copy with fields of whole sections replaced.
+
+        >>> config.with_changes(name="episodic-1nn", model={"retrieval": "1nn"},
+        ...                     train={"seeds": 4})
+        """
+        data = self.model_dump()
+        if name is not None:
+            data["name"] = name
+        for section, fields in sections.items():
+            if section not in ("task", "model", "train"):
+                raise TwostepError(f"unknown config section '{section}'")
+            data[section].update(fields)
+        return parse_experiment(data, source="changes")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(), sort_keys=False)
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{source}: {where}: {message}{more}"
+
+
+def parse_experiment(data: object, source: str = "config") -> ExperimentConfig:
+    """Validate a plain mapping (as read from YAML) into an :class:`ExperimentConfig`."""
+    if not isinstance(data, dict):
+        raise TwostepError(f"{source}: expected a mapping of keys to values at the top level")
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as err:
+        raise TwostepError(_format_validation_error(err, source)) from None
+
+
+def bundled_experiments() -> list[str]:
+    """Names of the experiments shipped with the package."""
+    folder = resources.files("twostep") / "configs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
+    """Load a bundled experiment by name (``wang2018``) or a YAML file by path."""
+    text: str
+    source = str(name_or_path)
+    if str(name_or_path) in bundled_experiments():
+        text = (resources.files("twostep") / "configs" / f"{name_or_path}.yaml").read_text()
+    else:
+        path = Path(name_or_path)
+        if not path.exists():
+            names = ", ".join(bundled_experiments())
+            raise TwostepError(f"unknown experiment '{name_or_path}': not a bundled name "
+                               f"({names}) nor an existing YAML file")
+        if path.is_dir():
+            raise TwostepError(f"{path} is a folder, not a YAML file")
+        text = path.read_text()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or "not valid YAML"
+        raise TwostepError(f"{source}: malformed YAML{where}: {problem}") from None
+    return parse_experiment(data, source=source)
