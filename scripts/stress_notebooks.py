@@ -1,10 +1,13 @@
 """Execute notebooks again and again, under CPU load, and count the stalls.
 
-A *stall* is a cell whose execution outlives ``--timeout`` seconds: the client (nbclient, the
-same kernel and client stack as nbmake and the book build) never saw the cell finish. For
-every stall the script says which cell, and which of the two things nbclient waits for was
-missing: the ``execute_reply`` on the shell channel, or the ``status: idle`` on IOPub. With
-``--log-dir`` it also writes every message the client received during the stalled cell.
+A *stall* is a cell whose reply the client did not read until long after the kernel had
+finished it. nbclient (the client of nbmake and of the book build) waits for two things per
+cell: the ``execute_reply`` on the shell channel and ``status: idle`` on IOPub. In a stall the
+kernel has gone idle, the reply lies in the client's socket, and the client's wait only ends
+when the per-cell timeout fires: it then finds the reply and goes on, so the stall costs the
+whole timeout without failing. The script counts a cell as stalled when its reply is read more
+than ``LATE_REPLY`` seconds after the idle, or when the cell times out. For each one it prints
+the cell and when each message arrived; ``--log-dir`` also writes every message received.
 
 Usage, from the repository root::
 
@@ -41,6 +44,10 @@ def _busy(stop: multiprocessing.synchronize.Event) -> None:
             x = (x * 31 + 7) % 1_000_003
 
 
+# A reply read this long after the kernel reported idle was waiting unnoticed in the client.
+LATE_REPLY = 10.0
+
+
 class RecordingClient(NotebookClient):
     """A NotebookClient that remembers every message it receives, with its arrival time."""
 
@@ -49,6 +56,7 @@ class RecordingClient(NotebookClient):
         self.received: list[dict] = []
         self.sent: list[dict] = []  # execute_requests, in order
         self.slowest: tuple[int, float, str] = (-1, 0.0, "")  # cell index, seconds, timeline
+        self.late: tuple[int, float, str] | None = None  # first late reply: cell, lag, timeline
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
@@ -91,6 +99,9 @@ class RecordingClient(NotebookClient):
                 seconds = time.monotonic() - started
                 if seconds > self.slowest[1]:
                     self.slowest = (cell_index, seconds, _timeline(self, self.sent[-1]))
+                lag = _reply_lag(self, self.sent[-1])
+                if lag > LATE_REPLY and self.late is None:
+                    self.late = (cell_index, lag, _timeline(self, self.sent[-1]))
 
 
 def run_once(path: Path, timeout: int, kernel: str, log: Path | None, label: str) -> dict:
@@ -114,10 +125,24 @@ def run_once(path: Path, timeout: int, kernel: str, log: Path | None, label: str
             log.mkdir(parents=True, exist_ok=True)
             (log / f"{label}.json").write_text(json.dumps(client.received, indent=1))
     index, slowest, timeline = client.slowest
-    if outcome == "ok" and slowest > 0:
+    if outcome == "ok" and client.late is not None:
+        # nbclient's poll gives up at the cell timeout, finds the reply waiting and goes on:
+        # a stall that costs the whole timeout without failing.
+        outcome, cell = "stall", client.late[0]
+        detail = (f"(reply read {client.late[1]:.1f} s after the kernel went idle: "
+                  f"{client.late[2]})")
+    elif outcome == "ok" and slowest > 0:
         detail = f"(slowest: cell {index}, {slowest:.1f} s: {timeline})"
     return {"outcome": outcome, "cell": cell, "seconds": seconds, "detail": detail,
             "slowest": (index, slowest)}
+
+
+def _reply_lag(client: RecordingClient, request: dict) -> float:
+    """Seconds from the kernel's ``idle`` for ``request`` to the client reading its reply."""
+    mine = [m for m in client.received if m["parent"] == request["msg_id"]]
+    idle = [m["t"] for m in mine if m["type"] == "status" and m["state"] == "idle"]
+    reply = [m["t"] for m in mine if m["type"] == "execute_reply"]
+    return reply[0] - idle[0] if idle and reply else 0.0
 
 
 def _timeline(client: RecordingClient, request: dict) -> str:
