@@ -104,11 +104,16 @@ class RecordingClient(NotebookClient):
                     self.late = (cell_index, lag, _timeline(self, self.sent[-1]))
 
 
-def run_once(path: Path, timeout: int, kernel: str, log: Path | None, label: str) -> dict:
+def run_once(path: Path, timeout: int, kernel: str, log: Path | None, label: str,
+             output_widgets: bool = True) -> dict:
     """Execute one notebook in a fresh kernel; return what happened."""
     nb = nbformat.read(path, as_version=4)
     client = RecordingClient(nb, timeout=timeout, kernel_name=kernel,
                              resources={"metadata": {"path": str(path.parent)}})
+    if not output_widgets:
+        # No client-side stand-in for ipywidgets' Output widget: the client then never
+        # writes to the kernel's shell channel while a cell runs.
+        client.widget_registry = {}
     started = time.monotonic()
     outcome, cell, detail = "ok", None, ""
     try:
@@ -175,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load", type=int, default=2, help="CPU-bound processes beside")
     parser.add_argument("--timeout", type=int, default=120, help="per-cell limit, seconds")
     parser.add_argument("--kernel", default="python3", help="kernel name")
+    parser.add_argument("--no-output-widgets", action="store_true",
+                        help="turn off nbclient's Output-widget emulation (a diagnostic)")
     parser.add_argument("--log-dir", type=Path, help="write the messages of failed runs here")
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.notebooks if not p.is_file()]
@@ -197,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(args.runs):
             for path in args.notebooks:
                 result = run_once(path.resolve(), args.timeout, args.kernel, args.log_dir,
-                                  f"{path.stem}-run{run + 1}")
+                                  f"{path.stem}-run{run + 1}", not args.no_output_widgets)
                 results[path].append(result)
                 where = "" if result["cell"] is None else f" at cell {result['cell']}"
                 print(f"run {run + 1}/{args.runs} {path.name}: {result['outcome']}{where}, "
