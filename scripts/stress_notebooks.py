@@ -9,6 +9,13 @@ whole timeout without failing. The script counts a cell as stalled when its repl
 than ``LATE_REPLY`` seconds after the idle, or when the cell times out. For each one it prints
 the cell and when each message arrived; ``--log-dir`` also writes every message received.
 
+The cause found with it: nbclient stands in for ipywidgets' ``Output`` widget (``interact``
+uses one) and, when that widget captures output, writes the widget's state back to the kernel
+on the shell channel. jupyter_client sends that message raw on the asyncio socket's underlying
+ZeroMQ socket, which can consume the socket's edge-triggered wake-up for an ``execute_reply``
+arriving at that moment, so the client's wait for the reply sleeps until the timeout.
+``--no-output-widgets`` turns the stand-in off, to check this on a given notebook.
+
 Usage, from the repository root::
 
     python scripts/stress_notebooks.py notebooks/01_two_step_task.ipynb \\
