@@ -1,4 +1,4 @@
-"""Check the built book in a real browser (headless Chromium).
+r"""Check the built book in a real browser (headless Chromium).
 
 Serves ``book/_build/html`` on 127.0.0.1 (a free port), opens each page in headless Chromium,
 saves screenshots under ``book/_build/screenshots/`` and checks, from the DOM as Chromium
@@ -12,6 +12,21 @@ rendered it, that the page really rendered:
 * no cell output shows a traceback, or a figure that was printed instead of drawn
   (``<Figure size 840x360 with 2 Axes>``: a notebook that lost ``%matplotlib inline``).
 
+Then it drives each page in Chromium through chromedriver (selenium), OFFLINE: every host
+name but 127.0.0.1 fails to resolve, so anything the page would fetch from the internet fails
+and is reported. On every page it checks that
+
+* the math is typeset: every math element the build wrote holds a MathJax container, and no
+  raw ``\(``, ``\[`` or ``$$`` is left in the text outside code;
+* every widget the build saved renders (no "Error displaying widget");
+* no JavaScript error is logged: console errors, uncaught exceptions and failed loads (the
+  browser's own request for ``/favicon.ico`` aside).
+
+On chapter 1 it plays the game to the end (clicking the choice buttons), checking that each
+click adds a trial to the history and that the end shows the player's stay probabilities; on
+chapter 3 it moves the cued-trial slider and checks that the view changes. Screenshots
+``P-game.png`` and ``P-slider.png`` show the result.
+
 Usage, from the repository root, after ``jupyter-book build book``::
 
     python scripts/check_book_in_browser.py                   # chapter 1
@@ -23,8 +38,10 @@ first) and ``P-1.png``, ``P-2.png``, ... (the whole page in tiles, to look throu
 Exit status: 0 when every check passes, 1 when one fails, 2 when it cannot run (no build,
 no browser). Chromium missing: run as root, it installs Debian's ``chromium`` package.
 
-Offline, what the page loads from public CDNs (MathJax, the ipywidgets JavaScript) does not
-render: TeX shows as source and widgets as blank space. The checks do not count on them.
+MathJax and the widget JavaScript come from the site itself when the book was built after
+``npm ci --prefix book``; a book built without it loads them from CDNs, and this check then
+fails (offline, the math stays raw and the widgets blank). Needs ``selenium`` (pinned in
+requirements.txt) and a chromedriver matching Chromium (Debian's ``chromium-driver``).
 """
 
 from __future__ import annotations
@@ -47,10 +64,15 @@ from urllib.parse import urljoin
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAGE = "notebooks/01_two_step_task.html"
+GAME_PAGE = "notebooks/01_two_step_task.html"
+SLIDER_PAGE = "notebooks/03_episodic_two_step_task.html"
+GAME_TRIALS_MAX = 200  # clicks before giving up on reaching the end of a game
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--hide-scrollbars",
+    # offline: no host name resolves except the local server's address
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
 WIDTH, FIRST_SCREEN, FULL_HEIGHT, TILE = 1280, 2000, 24000, 2000
 BLANK_RUN = 1200  # px of blank content column taken as the end of the page
@@ -283,6 +305,166 @@ def check_page(browser: str, server: Server, build: Path, page: str, shots: Path
     return problems
 
 
+# ------------------------------------------------------------------ live checks (selenium)
+UNTYPESET_MATH = """
+const math = [...document.querySelectorAll('span.math, div.math')];
+const raw = math.filter(e => !e.querySelector('mjx-container')).length;
+const main = (document.querySelector('main') || document.body).cloneNode(true);
+main.querySelectorAll('pre, code, script, style, mjx-container').forEach(e => e.remove());
+const text = main.textContent;
+const leftovers = ['\\\\(', '\\\\[', '$$'].filter(mark => text.includes(mark));
+return {math: math.length, containers: document.querySelectorAll('mjx-container').length,
+        raw, leftovers};
+"""
+WIDGET_VIEWS = """
+const views = [...document.querySelectorAll(
+  'script[type="application/vnd.jupyter.widget-view+json"]')];
+const rendered = views.filter(s => s.parentElement.querySelector('.widget-subarea .lm-Widget'));
+return {views: views.length, rendered: rendered.length,
+        errors: document.body.innerText.split('Error displaying widget').length - 1};
+"""
+MATHJAX_DONE = """
+const done = arguments[arguments.length - 1];
+const wait = (tries) => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    MathJax.startup.promise.then(() => done(true), () => done(false));
+  } else if (tries > 0) { setTimeout(() => wait(tries - 1), 200); } else { done(null); }
+};
+wait(50);
+"""
+
+
+def start_driver(browser: str, profile: str):
+    """Headless Chromium under chromedriver, offline, logging the console."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        raise CannotRun("selenium is not installed: pip install selenium==4.51.0") from None
+    driver_path = shutil.which("chromedriver")
+    if not driver_path:
+        raise CannotRun("no chromedriver found; install it with: apt-get install -y chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={WIDTH},{FIRST_SCREEN}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    except Exception as err:  # selenium's errors are many; any of them means no browser
+        raise CannotRun(f"chromedriver could not start Chromium: {str(err).splitlines()[0]}") from None
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
+    return driver
+
+
+def wait_for(condition, timeout: float = 20, step: float = 0.2):
+    """``condition()``'s first true value within ``timeout`` seconds, else its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+def javascript_errors(driver) -> list[str]:
+    """Console errors, uncaught exceptions and failed loads logged since the last call."""
+    errors = []
+    for entry in driver.get_log("browser"):
+        message = entry.get("message", "")
+        if entry.get("level") == "SEVERE" and "/favicon.ico" not in message:
+            errors.append(message[:300])
+    return errors
+
+
+def play_game(driver, page: str, shots: Path, name: str) -> list[str]:
+    """Click through chapter 1's game; problems (empty when it plays to the end)."""
+    from selenium.webdriver.common.by import By
+
+    game = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".twostep-game"))
+    if not game:
+        return [f"{page}: the game did not render (no .twostep-game element)"]
+    buttons = game[0].find_elements(By.CSS_SELECTOR, "button.twostep-game-choice")
+    status = game[0].find_element(By.CSS_SELECTOR, ".twostep-game-status")
+    history = game[0].find_element(By.CSS_SELECTOR, ".twostep-game-history")
+    if len(buttons) != 2:
+        return [f"{page}: the game shows {len(buttons)} choice buttons, not 2"]
+    problems, clicks, before = [], 0, status.text
+    while not status.text.startswith("Done") and clicks < GAME_TRIALS_MAX:
+        buttons[(clicks // 3) % 2].click()  # three of one choice, then three of the other
+        clicks += 1
+        trials = len(history.find_elements(By.TAG_NAME, "li"))
+        if trials != clicks:
+            problems.append(f"{page}: after {clicks} click(s) the history shows {trials} trial(s)")
+            break
+        if clicks == 1 and status.text == before:
+            problems.append(f"{page}: the first click did not change the game's status line")
+    result = game[0].find_element(By.CSS_SELECTOR, ".twostep-game-result")
+    bars = result.find_elements(By.CSS_SELECTOR, "svg rect")
+    if not status.text.startswith("Done"):
+        problems.append(f"{page}: no end of game after {clicks} clicks (status {status.text!r})")
+    elif "stay probabilities" not in result.text or not bars:
+        problems.append(f"{page}: the game ended without showing stay probabilities")
+    if not any(button.get_attribute("disabled") for button in buttons):
+        problems.append(f"{page}: the choice buttons stay enabled after the game ended")
+    driver.execute_script("arguments[0].scrollIntoView()", game[0])
+    driver.save_screenshot(str(shots / f"{name}-game.png"))
+    print(f"{page}: played {clicks} trials; {status.text!r}; {len(bars)} stay bar(s); "
+          f"screenshot {shots / f'{name}-game.png'}")
+    return problems
+
+
+def move_slider(driver, page: str, shots: Path, name: str) -> list[str]:
+    """Move chapter 3's cued-trial slider; problems (empty when the view follows it)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    sliders = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "input.twostep-frames-slider"))
+    if not sliders:
+        return [f"{page}: the cued-trial slider did not render"]
+    slider = sliders[0]
+    view = driver.find_element(By.CSS_SELECTOR, ".twostep-frames-view")
+    first_value, first_view = slider.get_attribute("value"), view.get_attribute("innerHTML")
+    slider.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+    value, shown = slider.get_attribute("value"), view.get_attribute("innerHTML")
+    driver.execute_script("arguments[0].scrollIntoView()", slider)
+    driver.save_screenshot(str(shots / f"{name}-slider.png"))
+    print(f"{page}: slider moved from {first_value} to {value}; "
+          f"screenshot {shots / f'{name}-slider.png'}")
+    if value == first_value or shown == first_view or "<img" not in shown:
+        return [f"{page}: moving the slider ({first_value} -> {value}) did not change the view"]
+    return []
+
+
+def check_live(driver, server: Server, page: str, shots: Path) -> list[str]:
+    """Math, widgets, the game or slider where the page has one, and JavaScript errors."""
+    url = urljoin(server.url, page)
+    driver.get(url)
+    mathjax = driver.execute_async_script(MATHJAX_DONE)
+    math = driver.execute_script(UNTYPESET_MATH)
+    problems = []
+    if math["math"] and mathjax is None:
+        problems.append(f"{page}: {math['math']} math element(s) but MathJax never started")
+    if math["raw"] or math["leftovers"]:
+        problems.append(f"{page}: math not typeset: {math['raw']} of {math['math']} math element(s) "
+                        f"raw; raw TeX delimiters in the text: {math['leftovers']}")
+    widgets = wait_for(lambda: (lambda w: w if w["rendered"] == w["views"] else None)(
+        driver.execute_script(WIDGET_VIEWS))) or driver.execute_script(WIDGET_VIEWS)
+    if widgets["rendered"] < widgets["views"] or widgets["errors"]:
+        problems.append(f"{page}: {widgets['rendered']} of {widgets['views']} widget(s) rendered, "
+                        f"{widgets['errors']} 'Error displaying widget'")
+    name = page.removesuffix(".html").replace("/", "__")
+    if page == GAME_PAGE:
+        problems += play_game(driver, page, shots, name)
+    if page == SLIDER_PAGE:
+        problems += move_slider(driver, page, shots, name)
+    problems += [f"{page}: JavaScript error: {error}" for error in javascript_errors(driver)]
+    print(f"{page}: {math['containers']} typeset formula(s) for {math['math']} math element(s), "
+          f"{widgets['rendered']} of {widgets['views']} widget(s) rendered")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pages", nargs="*", help=f"pages relative to the build folder "
@@ -305,10 +487,17 @@ def main(argv: list[str] | None = None) -> int:
         browser = find_chromium()
         args.out.mkdir(parents=True, exist_ok=True)
         problems = []
-        with Server(args.build) as server:
+        with Server(args.build) as server, tempfile.TemporaryDirectory(prefix="chromium-") as profile:
             for page in pages:
                 problems += check_page(browser, server, args.build, page, args.out,
                                        need_figure=page in named)
+            driver = start_driver(browser, profile)
+            try:
+                for page in pages:
+                    if (args.build / page).is_file():
+                        problems += check_live(driver, server, page, args.out)
+            finally:
+                driver.quit()
     except CannotRun as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
