@@ -6,7 +6,8 @@ Spaces are :class:`~twostep.envs.single.TwoStepEnv`'s, batched:
 ``observation_space`` ``Box(0, 1, (num_envs, obs), float32)``, ``action_space``
 ``MultiDiscrete([2] * num_envs)``; rewards, ``terminated`` and ``truncated`` are
 ``[num_envs]`` arrays. ``info`` holds the trial table's columns as ``[num_envs]``
-int arrays, each with Gymnasium's ``_name`` mask (all true on a trial step).
+int arrays, each with Gymnasium's ``_name`` mask (all true on a trial step; the masks
+of one step are one shared array).
 
 Autoreset (``metadata["autoreset_mode"]``): *next step*, Gymnasium's default. Every
 episode has ``trials`` trials, so all sub-environments terminate on the same step;
@@ -35,6 +36,7 @@ from gymnasium.vector.utils import batch_space
 
 from twostep.envs.single import ConfigLike, build_task, observation_space, seed_from, task_config
 from twostep.errors import TwostepError
+from twostep.logs import EPISODIC_COLUMNS, TRIAL_COLUMNS
 
 
 class TwoStepVectorEnv(VectorEnv):
@@ -58,6 +60,9 @@ class TwoStepVectorEnv(VectorEnv):
         self._generator: torch.Generator | list[torch.Generator] | None = None
         self._started = False
         self._autoreset = False
+        # the trial table's columns, "trial" first (as in twostep.logs)
+        self._columns = [c for c in TRIAL_COLUMNS if c not in ("seed", "episode")]
+        self._columns += EPISODIC_COLUMNS if self.episodic else []
 
     def reset(self, *, seed: int | Sequence[int] | None = None, options: dict | None = None):
         if seed is None:
@@ -84,19 +89,18 @@ class TwoStepVectorEnv(VectorEnv):
             self._autoreset = False
             no = np.zeros(self.num_envs, dtype=bool)
             return observation.numpy(), np.zeros(self.num_envs), no, no.copy(), {}
-        actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or (actions.astype(np.int64) >> 1).any():
+        choice = np.asarray(actions).astype(np.int64)  # a copy: the caller keeps its array
+        if choice.shape != (self.num_envs,) or (choice >> 1).any():
             raise TwostepError(f"actions must be {self.num_envs} choices of 0 or 1")
-        outcome, observation = self.task.step(torch.from_numpy(actions.astype(np.int64)))
-        columns = outcome.columns()
+        outcome, observation = self.task.step(torch.from_numpy(choice))
         # Fresh arrays (the task keeps its own tensors), converted by NumPy: cheaper than torch ops.
-        table = np.empty((len(columns) + 1, self.num_envs), dtype=np.int64)
-        masks = np.ones((len(columns) + 1, self.num_envs), dtype=bool)
+        table = np.empty((len(self._columns), self.num_envs), dtype=np.int64)
         table[0] = self.task.trial - 1
-        info = {"trial": table[0], "_trial": masks[0]}
-        for row, (name, value) in enumerate(columns.items(), start=1):
-            table[row] = value.numpy()
-            info[name], info[f"_{name}"] = table[row], masks[row]
+        present = np.ones(self.num_envs, dtype=bool)
+        info = {"trial": table[0], "_trial": present}
+        for row, name in enumerate(self._columns[1:], start=1):
+            table[row] = getattr(outcome, name).numpy()
+            info[name], info[f"_{name}"] = table[row], present
         self._autoreset = self.task.trial >= self.task.trials
         terminated = np.full(self.num_envs, self._autoreset)
         reward = outcome.reward.numpy().astype(np.float64)
