@@ -6,7 +6,8 @@ epLSTM actor-critics), :mod:`twostep.memory` (the DND), :mod:`twostep.rollout`
 (playing episodes, the A2C loss), :mod:`twostep.train` (training, checkpoints,
 evaluation), :mod:`twostep.logs` (trial tables), :mod:`twostep.analysis` (stay
 probabilities, regressions), :mod:`twostep.plots` (figures), :mod:`twostep.agents`
-(reference agents that need no training).
+(reference agents that need no training). :mod:`twostep.envs` wraps the tasks as
+Gymnasium environments (the optional ``gym`` extra; nothing else imports Gymnasium).
 """
 
 __version__ = "0.1.0"

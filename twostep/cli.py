@@ -85,9 +85,10 @@ def cmd_reproduce(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    from twostep.bench import run_bench
+    from twostep.bench import run_bench, run_vector_env_bench
 
     run_bench(updates=args.updates, naive_episodes=args.naive_episodes)
+    run_vector_env_bench(batch=args.env_batch)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,9 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="subset of bundled experiments (default: all)")
     p.set_defaults(func=cmd_reproduce)
 
-    p = sub.add_parser("bench", help="env-steps/s of the batched trainer vs a naive loop")
+    p = sub.add_parser("bench", help="env-steps/s of the batched trainer vs a naive loop, "
+                       "and of the Gymnasium vector env vs the batched task")
     p.add_argument("--updates", type=_positive, default=5)
     p.add_argument("--naive-episodes", type=_positive, default=5)
+    p.add_argument("--env-batch", type=_positive, default=128,
+                   help="episodes stepped together in the vector env comparison (default 128)")
     p.set_defaults(func=cmd_bench)
     return parser
 
