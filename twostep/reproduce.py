@@ -82,10 +82,11 @@ variant is marked ``"fitted"``."""
 
 def reading_of(source: PanelSource) -> str:
     """The reading a row stands for, naming the headline reading of "incremental" too."""
-    if source.reading != "headline" or source.panel not in ("uncued_vs_previous",
-                                                             "cued_vs_previous"):
+    if source.reading != "headline":
         return source.reading
-    return HEADLINE_INCREMENTAL_READING
+    if source.panel in ("uncued_vs_previous", "cued_vs_previous"):
+        return HEADLINE_INCREMENTAL_READING
+    return "unfitted" if source.panel == "cued_vs_recalled" else source.reading
 
 
 EXPERIMENT_PANELS: dict[str, list[str]] = {
