@@ -47,9 +47,10 @@ RITTER2018_STAY: dict[str, dict[str, float]] = {
     "incremental_cued": _stay(0.72, 0.46, 0.42, 0.78),
     "episodic": _stay(0.84, 0.30, 0.35, 0.72),
 }
-"""Ritter et al. 2018, episodic two-step task: the incremental agent (no retrieval) on
-uncued and on cued trials, each against trial t-1, and the episodic agent on cued
-trials against the recalled past trial (read by eye, +-0.03)."""
+"""Ritter et al. 2018, episodic two-step task: the "incremental" panels, uncued and cued
+trials each against trial t-1 (which agent they come from the papers do not settle, as
+far as we could read them), and the "episodic" panel, cued trials against the recalled
+past trial (read by eye, +-0.03; their own error bars: :data:`RITTER2018_ERROR_BAR`)."""
 
 RITTER2018_ERROR_BAR_RANGE: tuple[float, float] = (0.05, 0.10)
 """The half-widths of the error bars on the published Ritter 2018 stay-probability bars:

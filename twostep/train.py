@@ -339,8 +339,8 @@ def evaluate(model: RecurrentActorCritic, config: ExperimentConfig, episodes: in
 
     Args:
         retrieval: test the trained network with another memory rule than it was
-            trained with; ``"off"`` lesions episodic retrieval (Ritter 2018's
-            incremental condition: the same network with retrieval off).
+            trained with; ``"off"`` lesions episodic retrieval (the "lesion" reading
+            of Ritter 2018's incremental panels, one of three the book reports).
 
     Returns the trial table, or ``(trials, internals)`` when ``record_internals``.
     """
