@@ -149,7 +149,7 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
               ncol=len(handles) if one_row else 2, frameon=False, fontsize=7,
               handlelength=1.2, columnspacing=0.9)
     if title:
-        ax.set_title(title, pad=22 if one_row else 34)
+        ax.set_title(title, pad=22 if one_row else 40)
     _tidy(ax)
     return figure
 
