@@ -40,3 +40,16 @@ def test_summary_flags_bars_within_the_published_error_bar():
     assert table["within_error_bar"].tolist() == expected.tolist()
     assert "within the published error bar" in format_summary(
         table.assign(agent="toy", reading="toy", headline=True))
+
+
+def test_every_incremental_panel_has_all_three_readings_and_one_headline():
+    from twostep.reproduce import INCREMENTAL_READINGS, PANEL_SOURCES, reading_of
+
+    for panel in ("uncued_vs_previous", "cued_vs_previous"):
+        rows = [s for s in PANEL_SOURCES if s.panel == panel]
+        assert sorted(reading_of(s) for s in rows) == sorted(INCREMENTAL_READINGS)
+        assert sum(s.reading == "headline" for s in rows) == 1
+    recalled = {reading_of(s): s for s in PANEL_SOURCES if s.panel == "cued_vs_recalled"}
+    assert set(recalled) == {"unfitted", "fitted"}
+    assert recalled["unfitted"].reading == "headline"
+    assert "fitted" in recalled["fitted"].agent
