@@ -73,3 +73,16 @@ def test_with_changes_replaces_fields_and_validates():
     assert changed.task == config.task
     with pytest.raises(TwostepError, match="model.knn_k"):
         config.with_changes(model={"knn_k": 0})
+
+
+def test_options_left_at_their_defaults_keep_a_runs_cache_key(tmp_path):
+    from twostep.train import run_dir_for
+
+    config = load_experiment("ritter2018-episodic-fitted")
+    same = config.with_changes(model={"detach_stored_values": False},
+                               task={"cue_sampling": "once"}, train={"snapshot_every": None})
+    assert run_dir_for(same, tmp_path) == run_dir_for(config, tmp_path)
+    for changes in ({"model": {"detach_stored_values": True}},
+                    {"task": {"cue_sampling": "replacement"}}, {"train": {"snapshot_every": 5}}):
+        assert run_dir_for(config.with_changes(**changes), tmp_path) != run_dir_for(config,
+                                                                                  tmp_path)

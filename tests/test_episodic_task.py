@@ -254,3 +254,17 @@ def test_stepping_past_the_last_episodic_trial_raises():
         task.step(torch.zeros(2, dtype=torch.long))
     with pytest.raises(TwostepError, match="reset"):
         task.step(torch.zeros(2, dtype=torch.long))
+
+
+def test_cues_drawn_with_replacement_stay_in_their_quarter_and_are_uniform():
+    task = EpisodicTwoStepTask(EPISODIC.model_copy(update={"cue_sampling": "replacement"}))
+    task.reset((EPISODES,), torch.Generator().manual_seed(1))
+    first, second = task.cue_trials[:, 50:75], task.cue_trials[:, 75:]
+    assert ((first >= 0) & (first < 25)).all() and ((second >= 25) & (second < 50)).all()
+    # each past trial cued 1.0 times per quarter on average; 50,000 cues per quarter give a
+    # s.e. of about 0.02 per trial's count: tolerance 0.12 (6 s.e.)
+    counts = torch.bincount(first.flatten(), minlength=25).double() / EPISODES
+    assert (counts - 1.0).abs().max() < 0.12
+    # some past trials are cued twice and some never: P(never) = (24/25)^25 ≈ 0.36 per trial
+    never = (torch.nn.functional.one_hot(first, 25).sum(1) == 0).double().mean()
+    assert abs(never - (24 / 25) ** 25) < 0.02  # s.e. ≈ 0.002 over 50,000 (episode, trial)

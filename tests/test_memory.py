@@ -195,3 +195,21 @@ def test_reads_between_writes_see_the_new_entries_and_keep_gradients():
     (early.value.sum() + late.value.sum()).backward()
     assert torch.equal(first.grad, torch.ones(*BATCH, VALUE))
     assert torch.equal(second.grad, torch.ones(*BATCH, VALUE))
+
+
+@pytest.mark.parametrize("retrieval", ["1nn", "knn"])
+def test_detached_values_pass_no_gradient_back_to_what_was_written(retrieval):
+    generator = torch.Generator().manual_seed(3)
+    keys = [random_keys(generator) for _ in range(4)]
+    for detach, expect_gradient in ((False, True), (True, False)):
+        written = torch.randn(4, *BATCH, VALUE, generator=generator, requires_grad=True)
+        memory = DND(BATCH, capacity=8, key_size=KEY, value_size=VALUE, retrieval=retrieval,
+                     k=2, detach_values=detach)
+        for key, value in zip(keys, written, strict=True):
+            memory.write(key, value * 2.0)
+        result = memory.read(keys[0])
+        if expect_gradient:
+            result.value.sum().backward()
+            assert written.grad.abs().sum() > 0
+        else:
+            assert not result.value.requires_grad

@@ -26,3 +26,30 @@ def test_bench_reports_a_ratio_against_the_naive_loop(capsys):
     assert rows[0]["trainer"] == "naive" and rows[0]["ratio"] == 1.0
     assert rows[1]["steps_per_s"] > 0
     assert "x naive" in capsys.readouterr().out
+
+
+def test_summary_flags_bars_within_the_published_error_bar():
+    from twostep.reproduce import format_summary, panel_table
+
+    trials = pd.DataFrame({"seed": 0, "episode": 0, "trial": range(4), "choice": [0, 0, 1, 1],
+                           "state": [0, 0, 1, 1], "common": 1, "reward": [1, 1, 0, 0],
+                           "cued": 0})
+    table = panel_table(trials, "toy", "uncued_vs_previous")
+    assert table["published_error"].between(0.05, 0.10).all()
+    expected = (table["difference"].round(2).abs() <= table["published_error"] + 1e-9)
+    assert table["within_error_bar"].tolist() == expected.tolist()
+    assert "within the published error bar" in format_summary(
+        table.assign(agent="toy", reading="toy", headline=True))
+
+
+def test_every_incremental_panel_has_all_three_readings_and_one_headline():
+    from twostep.reproduce import INCREMENTAL_READINGS, PANEL_SOURCES, reading_of
+
+    for panel in ("uncued_vs_previous", "cued_vs_previous"):
+        rows = [s for s in PANEL_SOURCES if s.panel == panel]
+        assert sorted(reading_of(s) for s in rows) == sorted(INCREMENTAL_READINGS)
+        assert sum(s.reading == "headline" for s in rows) == 1
+    recalled = {reading_of(s): s for s in PANEL_SOURCES if s.panel == "cued_vs_recalled"}
+    assert set(recalled) == {"unfitted", "fitted"}
+    assert recalled["unfitted"].reading == "headline"
+    assert "fitted" in recalled["fitted"].agent

@@ -106,3 +106,19 @@ def test_two_processes_can_ask_for_the_same_evaluation_at_once(tmp_path, tiny_wa
         sizes = pool.map(_evaluate_in_subprocess, [tmp_path / "run"] * 4)
     assert sizes == [2 * 5 * 100] * 4
     assert not list((tmp_path / "run").glob("*.tmp"))
+
+
+def test_snapshots_along_training_are_kept_and_evaluated(tmp_path):
+    from twostep.config import load_experiment
+    from twostep.train import evaluate_snapshots_or_load, snapshot_updates
+
+    config = load_experiment("ritter2018-episodic").with_overrides(
+        seeds=1, episodes=12, batch_size=4, eval_episodes=2, snapshot_every=2)
+    train(config, tmp_path / "run", progress=False)
+    assert snapshot_updates(tmp_path / "run") == [2, 3]  # every 2 updates, and the last
+    trials = evaluate_snapshots_or_load(tmp_path / "run")
+    assert sorted(trials["update"].unique()) == [2, 3]
+    final = trials[trials["update"] == 3].drop(columns=["update", "episodes"])
+    model, config = load_model(tmp_path / "run")
+    pd.testing.assert_frame_equal(final.reset_index(drop=True), evaluate(model, config),
+                                  check_dtype=False)

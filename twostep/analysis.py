@@ -72,7 +72,9 @@ from twostep.errors import TwostepError
 from twostep.published import (
     CONDITION_LABELS,
     CONDITIONS,
+    RITTER2018_ERROR_BAR,
     RITTER2018_STAY,
+    WANG2018_SPREAD,
     WANG2018_STAY,
 )
 
@@ -109,6 +111,15 @@ PUBLISHED_FOR_PANEL: dict[str, tuple[str, dict[str, float]]] = {
     "cued_vs_recalled": ("Ritter 2018, episodic", RITTER2018_STAY["episodic"]),
 }
 """The published panel each of our panels is compared with, and where it comes from."""
+
+PUBLISHED_ERROR_FOR_PANEL: dict[str, dict[str, float]] = {
+    "all_vs_previous": WANG2018_SPREAD,
+    "uncued_vs_previous": RITTER2018_ERROR_BAR["incremental_uncued"],
+    "cued_vs_previous": RITTER2018_ERROR_BAR["incremental_cued"],
+    "cued_vs_recalled": RITTER2018_ERROR_BAR["episodic"],
+}
+"""Approximate half-width of each published bar's error bar (or spread of runs), by
+panel and condition (see :mod:`twostep.published`: read approximately)."""
 
 
 # ---------------------------------------------------------------------------- input

@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--retrieval", choices=["off", "1nn", "knn"],
                    help="test with another memory rule; 'off' lesions retrieval "
-                   "(Ritter 2018's incremental condition)")
+                   "(the 'lesion' reading of Ritter 2018's incremental panels)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("simulate", help="run a reference agent that needs no training")

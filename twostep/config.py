@@ -49,6 +49,12 @@ class TaskConfig(_Strict):
     context_bits: int = Field(
         10, gt=0, le=20, description="Episodic task: length of the binary context vectors."
     )
+    cue_sampling: Literal["once", "replacement"] = Field(
+        "once",
+        description="Episodic task: each uncued trial of a half cued exactly once ('once'), or "
+        "cues drawn with replacement from that half's trials ('replacement', as the public "
+        "reference implementation does: a trial may be cued twice or never).",
+    )
 
     @model_validator(mode="after")
     def _episodic_fits(self) -> TaskConfig:
@@ -77,7 +83,8 @@ class ModelConfig(_Strict):
     retrieval: Literal["off", "1nn", "knn"] = Field(
         "off",
         description="epLSTM memory retrieval on cued trials: 'off' (incremental agent), "
-        "'1nn' (nearest neighbour by cosine, the papers' choice) or 'knn' (kernel-weighted).",
+        "'1nn' (nearest neighbour by cosine, the public reimplementations' choice) or 'knn' "
+        "(a softmax over the cosine similarities of the k nearest).",
     )
     knn_k: int = Field(5, gt=0, description="Neighbours for 'knn' retrieval.")
     knn_temperature: float = Field(
@@ -85,6 +92,11 @@ class ModelConfig(_Strict):
     )
     cue_input: bool = Field(
         True, description="Episodic task: the cue's context bits are also an input."
+    )
+    detach_stored_values: bool = Field(
+        False,
+        description="Cut the gradient from values read out of memory back into the cell "
+        "states that were stored (both public implementations cut it; by default it flows).",
     )
 
     @field_validator("retrieval", mode="before")
@@ -119,6 +131,10 @@ class TrainConfig(_Strict):
     entropy_weight: float = Field(0.05, ge=0, description="Weight of the entropy bonus.")
     checkpoint_every: int = Field(25, gt=0, description="Updates between checkpoints.")
     eval_episodes: int = Field(300, gt=0, description="Frozen-weight test episodes per seed.")
+    snapshot_every: int | None = Field(
+        None, gt=0, description="Keep a copy of the weights every this many updates "
+        "(RUN_DIR/snapshots/), to evaluate along training (null: none)."
+    )
 
     @property
     def updates(self) -> int:
@@ -167,6 +183,26 @@ class ExperimentConfig(_Strict):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(), sort_keys=False)
+
+
+OPTIONAL_DEFAULTS: dict[tuple[str, str], object] = {
+    ("task", "cue_sampling"): "once",
+    ("model", "detach_stored_values"): False,
+    ("train", "snapshot_every"): None,
+}
+"""Options added after runs were first cached: a config that leaves them at these
+defaults trains exactly as before, so :func:`training_content` leaves them out and
+its run keeps its cache key."""
+
+
+def training_content(config: ExperimentConfig) -> dict:
+    """What training depends on (task, model, train), for cache keys: the config less
+    :data:`OPTIONAL_DEFAULTS` options left at their defaults."""
+    content = config.model_dump(include={"task", "model", "train"})
+    for (section, key), default in OPTIONAL_DEFAULTS.items():
+        if content[section].get(key) == default:
+            del content[section][key]
+    return content
 
 
 def _format_validation_error(err: ValidationError, source: str) -> str:

@@ -9,7 +9,8 @@ with query ``q`` compares it to the keys by cosine similarity
 
 (ε keeps a zero query or key at similarity 0 instead of NaN) and returns
 
-* ``"1nn"`` (the papers' choice; Ritter et al. 2018): the value of the nearest key,
+* ``"1nn"`` (what both public reimplementations of Ritter et al. 2018 do; the
+  papers' own rule could not be read here): the value of the nearest key,
 
       m = value_{i*},   i* = argmax_i sim(q, key_i)
 
@@ -19,12 +20,16 @@ with query ``q`` compares it to the keys by cosine similarity
       w_i = exp(sim(q, key_i) / τ) / Σ_{j ∈ K} exp(sim(q, key_j) / τ),   m = Σ_{i ∈ K} w_i value_i
 
   with temperature ``τ``: a convex combination of the ``k`` values, approaching
-  1-NN as ``τ → 0``.
+  1-NN as ``τ → 0``. This softmax over cosine similarities is this project's
+  choice. It is *not* the DND of Pritzel et al. 2017, which weights its ``p``
+  nearest neighbours by an inverse-distance kernel
+  ``1 / (‖q − key_i‖² + δ)``, normalised.
 
 Written values may carry autograd history (the epLSTM stores its cell states):
-entries are kept in a list and stacked lazily at the next read, so gradients flow
-from what is read back to what was written, and nothing autograd saved is ever
-overwritten in place. Reads are one batched matrix product over
+entries are kept in a list and stacked lazily at the next read, so by default
+gradients flow from what is read back to what was written (a deviation: both
+public implementations cut this gradient; ``detach_values=True`` cuts it too), and
+nothing autograd saved is ever overwritten in place. Reads are one batched matrix product over
 ``[*batch, N, key_size]``; no Python loop over episodes.
 """
 
@@ -64,6 +69,9 @@ class DND:
         key_size, value_size: widths of keys and values.
         retrieval: ``"1nn"`` (nearest neighbour) or ``"knn"`` (softmax over the top ``k``).
         k, temperature: neighbours and softmax temperature for ``"knn"``.
+        detach_values: store values without their autograd history, so no gradient
+            flows from a read back into what was written (as both public
+            implementations do).
         device: where the memory lives.
 
     >>> memory = DND((2, 3), capacity=50, key_size=10, value_size=48)
@@ -74,7 +82,8 @@ class DND:
 
     def __init__(self, batch_shape: Sequence[int], capacity: int, key_size: int,
                  value_size: int, retrieval: Literal["1nn", "knn"] = "1nn", k: int = 5,
-                 temperature: float = 0.1, device: torch.device | str = "cpu"):
+                 temperature: float = 0.1, device: torch.device | str = "cpu",
+                 detach_values: bool = False):
         if retrieval not in ("1nn", "knn"):
             raise TwostepError(f"unknown retrieval '{retrieval}': use '1nn' or 'knn'")
         if capacity <= 0 or key_size <= 0 or value_size <= 0 or k <= 0:
@@ -88,6 +97,7 @@ class DND:
         self.retrieval = retrieval
         self.k = k
         self.temperature = temperature
+        self.detach_values = detach_values
         self.device = torch.device(device)
         self._episodes = math.prod(self.batch_shape)
         self.reset()
@@ -115,6 +125,8 @@ class DND:
         # Normalise the key once, here: sim(q, key) = q̂ · keŷ.
         key_unit = keys / keys.norm(dim=-1, keepdim=True).clamp_min(COSINE_EPS)
         self._keys.append(key_unit.reshape(self._episodes, self.key_size).to(self.device))
+        if self.detach_values:
+            values = values.detach()
         self._values.append(values.reshape(self._episodes, self.value_size).to(self.device))
         self._stacked = None
 

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from twostep.errors import TwostepError
 from twostep.published import CONDITION_SHORT, CONDITIONS
@@ -74,7 +74,8 @@ def _sem(values: pd.Series) -> float:
 
 def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = None,
               ax: Axes | None = None, title: str | None = "Stay probability",
-              published_label: str = "published") -> Figure:
+              published_label: str = "published",
+              published_error: Mapping[str, float] | None = None) -> Figure:
     """Bars of P(stay) per condition: mean over seeds, s.e.m. error bars, one dot per seed.
 
     Args:
@@ -83,6 +84,8 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
         published: published stay probabilities by condition; each is drawn as a hollow
             black diamond beside its bar, and ours - published is written above the bar.
         published_label: legend entry for those diamonds.
+        published_error: approximate half-width of each published error bar, by
+            condition; drawn as a grey band behind the diamond.
     """
     _require(per_seed, ["seed", "condition", "stay_probability"], "stay table")
     figure, ax = _axes(ax, (4.2, 3.4))
@@ -109,6 +112,17 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
                       markeredgecolor=PALETTE["seed"], markersize=4, label="one seed")]
     if published is not None:
         theirs = np.array([published.get(c, np.nan) for c in CONDITIONS], dtype=float)
+        if published_error is not None:
+            half = np.array([published_error.get(c, np.nan) for c in CONDITIONS], dtype=float)
+            band_x = x + _BAR_WIDTH / 2 + 0.12
+            for position, centre, width in zip(band_x, theirs, half, strict=True):
+                if np.isnan(centre) or np.isnan(width):
+                    continue
+                ax.add_patch(Rectangle((position - 0.11, max(centre - width, 0.0)), 0.22,
+                                       min(centre + width, 1.0) - max(centre - width, 0.0),
+                                       color=PALETTE["published"], alpha=0.18, lw=0, zorder=2))
+            handles.append(Patch(color=PALETTE["published"], alpha=0.18,
+                                 label="published error bar (approx.)"))
         ax.plot(x + _BAR_WIDTH / 2 + 0.12, theirs, ls="", marker="D", markersize=6,
                 markerfacecolor="none", markeredgecolor=PALETTE["published"], mew=1.3,
                 label=published_label, zorder=4, clip_on=False)
@@ -135,7 +149,7 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
               ncol=len(handles) if one_row else 2, frameon=False, fontsize=7,
               handlelength=1.2, columnspacing=0.9)
     if title:
-        ax.set_title(title, pad=22 if one_row else 34)
+        ax.set_title(title, pad=22 if one_row else 40)
     _tidy(ax)
     return figure
 

@@ -83,7 +83,8 @@ def play(model: RecurrentActorCritic, task: TwoStepTask, config: ExperimentConfi
 
         memory = DND((S, B), capacity=task.config.uncued_trials, key_size=config.task.context_bits,
                      value_size=model.hidden_size, retrieval=retrieval, k=config.model.knn_k,
-                     temperature=config.model.knn_temperature, device=device)
+                     temperature=config.model.knn_temperature, device=device,
+                     detach_values=config.model.detach_stored_values)
 
     log_probs, entropies, values, rewards, outcomes = [], [], [], [], []
     hiddens, gates, retrieved = [], [], []

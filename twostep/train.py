@@ -160,6 +160,57 @@ def save_checkpoint(state: TrainState, config: ExperimentConfig, run_dir: Path) 
                         lambda p: pd.DataFrame(state.metrics).to_csv(p, index=False))
 
 
+def save_snapshot(state: TrainState, run_dir: Path) -> None:
+    """Keep this update's weights as ``RUN_DIR/snapshots/update-NNNNN.pt``."""
+    folder = run_dir / "snapshots"
+    folder.mkdir(exist_ok=True)
+    weights = {k: v.cpu() for k, v in state.model.state_dict().items()}
+    _atomic_write_bytes(folder / f"update-{state.update:05d}.pt",
+                        lambda p: torch.save(weights, p))
+
+
+def snapshot_updates(run_dir: str | Path) -> list[int]:
+    """The updates at which a run kept a snapshot of its weights, in order."""
+    folder = Path(run_dir) / "snapshots"
+    return sorted(int(p.stem.split("-")[1]) for p in folder.glob("update-*.pt"))
+
+
+def load_snapshot(run_dir: str | Path, update: int, device: str | torch.device = "cpu"
+                  ) -> tuple[RecurrentActorCritic, ExperimentConfig]:
+    """The run's networks as they were after ``update`` updates (see ``snapshot_every``)."""
+    model, config = load_model(run_dir, device=device)
+    path = Path(run_dir) / "snapshots" / f"update-{update:05d}.pt"
+    if not path.is_file():
+        raise TwostepError(f"no snapshot at {path}")
+    model.load_state_dict(torch.load(path, map_location=model.weight.device, weights_only=True))
+    return model, config
+
+
+def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None,
+                               episodes: int | None = None) -> pd.DataFrame:
+    """Test trials of every snapshot, with an ``update`` column; cached beside the run
+    (``RUN_DIR/snapshot-trials[-retrieval-<rule>].csv``)."""
+    from filelock import FileLock
+
+    suffix = "" if retrieval is None else f"-retrieval-{retrieval}"
+    path = Path(run_dir) / f"snapshot-trials{suffix}.csv"
+    with FileLock(_lock_path(run_dir)):
+        checkpoint = Path(run_dir) / "checkpoint.pt"
+        if path.is_file() and path.stat().st_mtime >= checkpoint.stat().st_mtime:
+            return pd.read_csv(path)
+        frames = []
+        for update in snapshot_updates(run_dir):
+            model, config = load_snapshot(run_dir, update)
+            trials = evaluate(model, config, episodes=episodes, retrieval=retrieval)
+            frames.append(trials.assign(update=update,
+                                        episodes=update * config.train.batch_size))
+        if not frames:
+            raise TwostepError(f"{run_dir} kept no snapshots (set train.snapshot_every)")
+        table = pd.concat(frames, ignore_index=True)
+        _atomic_write_bytes(path, lambda p: table.to_csv(p, index=False))
+    return table
+
+
 def read_checkpoint(run_dir: str | Path) -> dict:
     """The checkpoint of a run folder, checked; :class:`TwostepError` if missing or corrupt."""
     path = Path(run_dir) / "checkpoint.pt"
@@ -253,6 +304,10 @@ def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
         state.metrics.extend(rows)
         if state.update % every == 0 or state.update == total:
             save_checkpoint(state, config, run_dir)
+        snapshot_every = config.train.snapshot_every
+        if snapshot_every and (state.update % snapshot_every == 0
+                               or state.update == config.train.updates):
+            save_snapshot(state, run_dir)
         reward = sum(r["reward"] for r in rows) / len(rows)
         done = state.update - first_update
         steps_per_s = done * config.train.batch_size * len(rows) * task.trials / max(
@@ -284,8 +339,8 @@ def evaluate(model: RecurrentActorCritic, config: ExperimentConfig, episodes: in
 
     Args:
         retrieval: test the trained network with another memory rule than it was
-            trained with; ``"off"`` lesions episodic retrieval (Ritter 2018's
-            incremental condition: the same network with retrieval off).
+            trained with; ``"off"`` lesions episodic retrieval (the "lesion" reading
+            of Ritter 2018's incremental panels, one of three the book reports).
 
     Returns the trial table, or ``(trials, internals)`` when ``record_internals``.
     """
@@ -360,7 +415,9 @@ def run_dir_for(config: ExperimentConfig, root: str | Path | None = None) -> Pat
     import hashlib
     import json
 
-    content = config.model_dump(include={"task", "model", "train"})
+    from twostep.config import training_content
+
+    content = training_content(config)
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
     return Path(root or default_runs_dir()) / f"{config.name}-{digest}"
 

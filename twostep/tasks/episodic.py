@@ -9,8 +9,11 @@ experiment uses common 0.9, reward 0.9 / 0.1, reversal 0.1), split in two phases
   happened on that trial (the key of its episodic memory).
 * **cued** trials ``U .. T-1``: trial ``t`` shows the context of one earlier uncued
   trial ``k_t`` as its cue. The first half of the cued phase cues the first half
-  of the uncued phase, each trial exactly once in a random order (trials 50–74 cue
-  trials 0–24), the second half the second (75–99 cue 25–49).
+  of the uncued phase (trials 50–74 cue trials 0–24), the second half the second
+  (75–99 cue 25–49). By default (``cue_sampling="once"``, our choice) each trial
+  of a half is cued exactly once, in a random order; the public reference
+  implementation draws cues with replacement (a trial may be cued twice or never),
+  which ``cue_sampling="replacement"`` reproduces.
 
 Reinstatement rule on a cued trial ``t`` recalling trial ``k = k_t``, where
 ``s_t`` is the second-stage state reached and ``r_t`` the reward::
@@ -107,9 +110,16 @@ class EpisodicTwoStepTask(TwoStepTask):
         bits = torch.arange(self.context_bits)
         contexts = ((values.unsqueeze(-1) >> bits) & 1).float()
 
-        # Trials U .. U+q-1 cue 0 .. q-1 and U+q .. T-1 cue q .. U-1, each in a random order.
-        first = torch.argsort(uniform[..., 2, :quarter], dim=-1)
-        second = quarter + torch.argsort(uniform[..., 2, quarter:], dim=-1)
+        # Trials U .. U+q-1 cue 0 .. q-1 and U+q .. T-1 cue q .. U-1: each exactly once in
+        # a random order, or (cue_sampling "replacement") each cue drawn uniformly.
+        if self.config.cue_sampling == "replacement":
+            first = torch.floor(uniform[..., 2, :quarter] * quarter).long().clamp_(max=quarter - 1)
+            rest = n_uncued - quarter
+            second = quarter + torch.floor(uniform[..., 2, quarter:] * rest).long().clamp_(
+                max=rest - 1)
+        else:
+            first = torch.argsort(uniform[..., 2, :quarter], dim=-1)
+            second = quarter + torch.argsort(uniform[..., 2, quarter:], dim=-1)
         uncued = torch.full((*self.batch_shape, n_uncued), -1, dtype=torch.long)
         cue_trials = torch.cat([uncued, first, second], dim=-1)
 
