@@ -12,8 +12,10 @@ also one line. ``--debug`` (or ``TWOSTEP_DEBUG=1``) adds the Python traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -31,13 +33,30 @@ def _positive(text: str) -> int:
     return value
 
 
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C while heavy libraries import, then raise it: a KeyboardInterrupt in the
+    middle of ``import torch`` leaves half-loaded modules behind, and the next import of
+    them fails with a misleading error instead of ending quietly."""
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda *_: received.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def _configure_threads() -> None:
     """One intra-op thread: per-step ops are small, and extra threads stall when the
     cores are shared (see the book's performance notes). TWOSTEP_THREADS overrides."""
     import os
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads its BLAS
-    import torch
+    with _interrupts_deferred():
+        import pandas  # noqa: F401 (loaded here so that Ctrl-C during its import is deferred)
+        import torch
 
     torch.set_num_threads(int(os.environ.get("TWOSTEP_THREADS", "1")))
 
@@ -198,6 +217,13 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:500]
 
 
+def _close_progress_bars() -> None:
+    """End an open progress bar's line, so the message that follows starts its own."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", None) or []):
+        bar.close()
+
+
 def describe_failure(err: BaseException) -> tuple[str, int]:
     """The one line and the exit status for an exception that ended a command."""
     if isinstance(err, TwostepError):
@@ -226,15 +252,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _configure_threads()
         args.func(args)
+    except BrokenPipeError:  # output piped into `head`, say: not a failure
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (keeps shutdown from flushing)
+        return 0
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
+        _close_progress_bars()
         print(f"interrupted: {args.on_interrupt}", file=sys.stderr)
         return 130
     except Exception as err:  # noqa: BLE001 (every failure ends as one line)
         if debug:
             traceback.print_exc()
         message, status = describe_failure(err)
+        _close_progress_bars()
         print(f"error: {message}", file=sys.stderr)
         return status
     return 0

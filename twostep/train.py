@@ -274,7 +274,8 @@ def _train(config: ExperimentConfig, run_dir: Path, resume: bool, device: torch.
         rows = update_step(state, config, task)
         check_finite_losses(rows, state.update, config.train.lr)
         if state.update == first_update + 1 and progress:
-            message = budget_message(time.perf_counter() - started, total - state.update)
+            message = budget_message(time.perf_counter() - started,
+                                     config.train.updates - state.update)
             if message:
                 tqdm.write(message, file=sys.stderr)
         elapsed = seconds_before + time.perf_counter() - started
