@@ -103,8 +103,8 @@ def test_a_second_process_is_refused_while_a_run_folder_is_locked(tmp_path, tiny
 
 
 def test_two_concurrent_trainings_into_one_folder_exactly_one_proceeds(tmp_path):
-    (tmp_path / "a.yaml").write_text(TINY.replace("episodes: 8", "episodes: 200"))
-    (tmp_path / "b.yaml").write_text(TINY.replace("episodes: 8", "episodes: 240"))
+    (tmp_path / "a.yaml").write_text(TINY.replace("episodes: 8", "episodes: 40"))
+    (tmp_path / "b.yaml").write_text(TINY.replace("episodes: 8", "episodes: 48"))
     first = spawn("train", "a.yaml", "--out", "shared", cwd=tmp_path)
     second = spawn("train", "b.yaml", "--out", "shared", cwd=tmp_path)
     results = [p.communicate(timeout=180) + (p.returncode,) for p in (first, second)]
@@ -114,7 +114,7 @@ def test_two_concurrent_trainings_into_one_folder_exactly_one_proceeds(tmp_path)
     refused = results[1 - winner][1]
     assert "in use by another twostep process" in refused or "already holds a run" in refused
     kept = load_experiment(tmp_path / "shared" / "config.yaml")
-    assert kept.train.episodes == (200, 240)[winner]
+    assert kept.train.episodes == (40, 48)[winner]
 
 
 # ---------------------------------------------------------------- atomic writes, interrupts
