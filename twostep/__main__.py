@@ -1,5 +1,11 @@
+"""``python -m twostep``: Ctrl-C while the package still imports ends quietly too."""
+
 import sys
 
-from twostep.cli import main
+try:
+    from twostep.cli import main
+except KeyboardInterrupt:
+    sys.stderr.write("interrupted: nothing was written\n")
+    sys.exit(130)
 
 sys.exit(main())

@@ -23,6 +23,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twostep.errors import TwostepError
+from twostep.guards import check_run_name
+from twostep.strict_yaml import parse_yaml, read_text
 
 Probability = float
 
@@ -32,7 +34,7 @@ def _prob(default: float, description: str):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TaskConfig(_Strict):
@@ -41,7 +43,7 @@ class TaskConfig(_Strict):
     kind: Literal["two-step", "episodic-two-step"] = Field(
         "two-step", description="'two-step' (Wang 2018) or 'episodic-two-step' (Ritter 2018)."
     )
-    trials: int = Field(100, gt=0, description="Trials per episode.")
+    trials: int = Field(100, gt=0, le=100_000, description="Trials per episode.")
     common_prob: Probability = _prob(0.8, "P(choice k leads to second-stage state k).")
     reward_prob_good: Probability = _prob(0.9, "P(reward) in the good second-stage state.")
     reward_prob_bad: Probability = _prob(0.1, "P(reward) in the other second-stage state.")
@@ -76,7 +78,7 @@ class TaskConfig(_Strict):
 class ModelConfig(_Strict):
     """The recurrent actor-critic."""
 
-    hidden_size: int = Field(48, gt=0, description="LSTM units.")
+    hidden_size: int = Field(48, gt=0, le=65_536, description="LSTM units.")
     cell: Literal["lstm", "eplstm"] = Field(
         "lstm", description="'lstm', or 'eplstm' with a reinstatement gate (Ritter 2018)."
     )
@@ -86,9 +88,10 @@ class ModelConfig(_Strict):
         "'1nn' (nearest neighbour by cosine, the public reimplementations' choice) or 'knn' "
         "(a softmax over the cosine similarities of the k nearest).",
     )
-    knn_k: int = Field(5, gt=0, description="Neighbours for 'knn' retrieval.")
+    knn_k: int = Field(5, gt=0, le=100_000, description="Neighbours for 'knn' retrieval.")
     knn_temperature: float = Field(
-        0.1, gt=0, description="Softmax temperature over cosine similarities for 'knn'."
+        0.1, ge=1e-6, description="Softmax temperature over cosine similarities for 'knn' "
+        "(at least 1e-6: smaller ones overflow the float32 softmax)."
     )
     cue_input: bool = Field(
         True, description="Episodic task: the cue's context bits are also an input."
@@ -115,24 +118,25 @@ class ModelConfig(_Strict):
 class TrainConfig(_Strict):
     """Synchronous batched A2C (Mnih 2016) over whole episodes."""
 
-    seeds: int = Field(8, gt=0, description="Independently initialised networks, trained together.")
-    first_seed: int = Field(0, ge=0, description="Seeds are first_seed .. first_seed+seeds-1.")
-    episodes: int = Field(20000, gt=0, description="Training episodes per seed.")
-    batch_size: int = Field(64, gt=0, description="Episodes per seed per update.")
+    seeds: int = Field(8, gt=0, le=100_000,
+                       description="Independently initialised networks, trained together.")
+    first_seed: int = Field(0, ge=0, le=2**62, description="Seeds are first_seed .. first_seed+seeds-1.")
+    episodes: int = Field(20000, gt=0, le=10**18, description="Training episodes per seed.")
+    batch_size: int = Field(64, gt=0, le=10**7, description="Episodes per seed per update.")
     lr: float = Field(1e-2, gt=0, description="RMSProp learning rate.")
     rmsprop_alpha: float = Field(0.99, gt=0, lt=1, description="RMSProp smoothing constant.")
     rmsprop_eps: float = Field(1e-5, gt=0, description="RMSProp epsilon.")
-    warmup_updates: int = Field(0, ge=0, description="Linear learning-rate warm-up, in updates.")
+    warmup_updates: int = Field(0, ge=0, le=10**18, description="Linear learning-rate warm-up, in updates.")
     max_grad_norm: float | None = Field(
         1.0, gt=0, description="Clip each seed's gradient norm at this value (null: no clip)."
     )
     gamma: float = Field(0.9, ge=0, le=1, description="Discount per trial.")
     value_weight: float = Field(0.05, ge=0, description="Weight of the value loss.")
     entropy_weight: float = Field(0.05, ge=0, description="Weight of the entropy bonus.")
-    checkpoint_every: int = Field(25, gt=0, description="Updates between checkpoints.")
-    eval_episodes: int = Field(300, gt=0, description="Frozen-weight test episodes per seed.")
+    checkpoint_every: int = Field(25, gt=0, le=10**18, description="Updates between checkpoints.")
+    eval_episodes: int = Field(300, gt=0, le=10**9, description="Frozen-weight test episodes per seed.")
     snapshot_every: int | None = Field(
-        None, gt=0, description="Keep a copy of the weights every this many updates "
+        None, gt=0, le=10**18, description="Keep a copy of the weights every this many updates "
         "(RUN_DIR/snapshots/), to evaluate along training (null: none)."
     )
 
@@ -145,11 +149,16 @@ class TrainConfig(_Strict):
 class ExperimentConfig(_Strict):
     """One experiment: a task, a model and a training protocol."""
 
-    name: str = Field(description="Short name, used for run folders.")
+    name: str = Field(description="Short name, used for run folders: a plain folder name.")
     description: str = Field("", description="What the experiment reproduces, and how it deviates.")
     task: TaskConfig = TaskConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _plain_folder_name(cls, value: str) -> str:
+        return check_run_name(value)
 
     @model_validator(mode="after")
     def _model_fits_task(self) -> ExperimentConfig:
@@ -208,19 +217,25 @@ def training_content(config: ExperimentConfig) -> dict:
 def _format_validation_error(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    message = first["msg"]
+    message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
+    elif not isinstance(first.get("input"), dict | list) and first["type"] != "value_error":
+        message += f", got {first['input']!r}"[:80]
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
     return f"{source}: {where}: {message}{more}"
 
 
-def parse_experiment(data: object, source: str = "config") -> ExperimentConfig:
-    """Validate a plain mapping (as read from YAML) into an :class:`ExperimentConfig`."""
+def parse_experiment(data: object, source: str = "config", strict: bool = False
+                     ) -> ExperimentConfig:
+    """Validate a plain mapping (as read from YAML) into an :class:`ExperimentConfig`.
+
+    ``strict``: no coercion (``true`` is not 1, ``"3"`` is not 3), as for files.
+    """
     if not isinstance(data, dict):
         raise TwostepError(f"{source}: expected a mapping of keys to values at the top level")
     try:
-        return ExperimentConfig.model_validate(data)
+        return ExperimentConfig.model_validate(data, strict=strict)
     except ValidationError as err:
         raise TwostepError(_format_validation_error(err, source)) from None
 
@@ -245,12 +260,5 @@ def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
                                f"({names}) nor an existing YAML file")
         if path.is_dir():
             raise TwostepError(f"{path} is a folder, not a YAML file")
-        text = path.read_text()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or "not valid YAML"
-        raise TwostepError(f"{source}: malformed YAML{where}: {problem}") from None
-    return parse_experiment(data, source=source)
+        text = read_text(path)
+    return parse_experiment(parse_yaml(text, source), source=source, strict=True)

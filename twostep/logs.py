@@ -51,17 +51,7 @@ def trial_frame(outcomes: Sequence[TrialOutcome], seeds: Sequence[int],
 
 
 def read_trials(path: str | Path) -> pd.DataFrame:
-    """Read a trial CSV, checking it has the columns every analysis needs."""
-    path = Path(path)
-    if not path.is_file():
-        raise TwostepError(f"no trial table at {path}")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise TwostepError(f"{path}: not a readable CSV ({str(err).splitlines()[0]})") from None
-    missing = [c for c in TRIAL_COLUMNS if c not in frame.columns]
-    if missing:
-        raise TwostepError(f"{path}: missing column(s) {', '.join(missing)}")
-    if frame.empty:
-        raise TwostepError(f"{path}: no trials")
-    return frame
+    """Read a trial CSV, checking its columns and every value (see :mod:`twostep.tables`)."""
+    from twostep.tables import read_trial_table
+
+    return read_trial_table(path)

@@ -23,6 +23,7 @@ from twostep.analysis import (
 )
 from twostep.config import load_experiment
 from twostep.published import CONDITION_SHORT, CONDITIONS
+from twostep.safe_io import check_output_folder, claim, write_owned
 from twostep.train import evaluate_or_load, train_or_load
 
 
@@ -127,7 +128,8 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
 
     from twostep import plots
 
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_folder(out)
+    claim(out, ["summary.csv", "timings.csv", "learning_curves.png"])  # fail before training
     names = experiments or list(dict.fromkeys(s.experiment for s in PANEL_SOURCES))
     tables, timings, curves = [], [], {}
     for name in names:
@@ -152,19 +154,20 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
             figure = plots.stay_bars(per_seed, published=published, published_label=label,
                                      published_error=PUBLISHED_ERROR_FOR_PANEL[source.panel],
                                      title=f"{source.agent or name}: {spec['title']}")
-            figure.savefig(out / f"{name}{suffix}_{source.panel}.png", dpi=150,
-                           bbox_inches="tight")
+            write_owned(out / f"{name}{suffix}_{source.panel}.png",
+                        lambda p, figure=figure: figure.savefig(p, dpi=150, bbox_inches="tight"))
             plt.close(figure)
         timings.append({"experiment": name, "seconds": round(time.perf_counter() - started, 1),
                         "training_seconds": float(metrics["seconds"].max()),
                         "run_dir": str(run_dir)})
     figure = plots.learning_curves(curves, smooth=10, references={"chance": 50})
-    figure.savefig(out / "learning_curves.png", dpi=150, bbox_inches="tight")
+    write_owned(out / "learning_curves.png",
+                lambda p: figure.savefig(p, dpi=150, bbox_inches="tight"))
     plt.close(figure)
 
     summary = pd.concat(tables, ignore_index=True)
-    summary.to_csv(out / "summary.csv", index=False)
-    pd.DataFrame(timings).to_csv(out / "timings.csv", index=False)
+    write_owned(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
+    write_owned(out / "timings.csv", lambda p: pd.DataFrame(timings).to_csv(p, index=False))
     print(format_summary(summary))
     print(f"\nfigures and summary.csv written to {out}/")
     return summary

@@ -20,6 +20,7 @@ from ``s + 2_000_000``.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,17 @@ from tqdm.auto import tqdm
 
 from twostep.config import ExperimentConfig, parse_experiment
 from twostep.errors import TwostepError
+from twostep.guards import (
+    budget_message,
+    check_checkpoint_fields,
+    check_device_type,
+    check_finite_losses,
+    check_training_fits,
+)
 from twostep.logs import trial_frame
 from twostep.models import RecurrentActorCritic
 from twostep.rollout import a2c_loss, build_model, play
+from twostep.safe_io import RUN_FILES, claim, folder_lock, write_text
 from twostep.tasks import make_task
 
 TRAIN_STREAM = 1_000_000
@@ -50,6 +59,7 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         raise TwostepError(f"unknown device '{device}' (use cpu, cuda or auto)") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise TwostepError("device 'cuda' asked for, but no CUDA device is available")
+    check_device_type(resolved)
     return resolved
 
 
@@ -190,11 +200,9 @@ def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None
                                episodes: int | None = None) -> pd.DataFrame:
     """Test trials of every snapshot, with an ``update`` column; cached beside the run
     (``RUN_DIR/snapshot-trials[-retrieval-<rule>].csv``)."""
-    from filelock import FileLock
-
     suffix = "" if retrieval is None else f"-retrieval-{retrieval}"
     path = Path(run_dir) / f"snapshot-trials{suffix}.csv"
-    with FileLock(_lock_path(run_dir)):
+    with folder_lock(run_dir, wait=True):
         checkpoint = Path(run_dir) / "checkpoint.pt"
         if path.is_file() and path.stat().st_mtime >= checkpoint.stat().st_mtime:
             return pd.read_csv(path)
@@ -227,6 +235,7 @@ def read_checkpoint(run_dir: str | Path) -> dict:
     if payload["format"] != CHECKPOINT_FORMAT:
         raise TwostepError(f"{path}: checkpoint format {payload['format']}, "
                            f"this version reads {CHECKPOINT_FORMAT}")
+    check_checkpoint_fields(payload, path)
     return payload
 
 
@@ -238,7 +247,7 @@ def load_state(run_dir: Path, config: ExperimentConfig, device: torch.device) ->
         state.optimizer.load_state_dict(payload["optimizer"])
         for g, saved in zip(state.generators, payload["generators"], strict=True):
             g.set_state(saved)
-    except (RuntimeError, ValueError, KeyError) as err:
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
         raise TwostepError(f"{run_dir}/checkpoint.pt does not fit the run's config "
                            f"({str(err).splitlines()[0][:120]})") from None
     state.update = int(payload["update"])
@@ -250,7 +259,7 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu"
                ) -> tuple[RecurrentActorCritic, ExperimentConfig]:
     """The trained networks of a run folder and the config they were trained with."""
     payload = read_checkpoint(run_dir)
-    config = parse_experiment(payload["config"], source=f"{run_dir}/checkpoint.pt")
+    config = parse_experiment(payload["config"], source=f"{run_dir}/checkpoint.pt", strict=True)
     state = load_state(Path(run_dir), config, resolve_device(device))
     return state.model, config
 
@@ -267,9 +276,22 @@ def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
         resume: continue from ``run_dir/checkpoint.pt``; the config must match.
         stop_after: stop (with a checkpoint) after this many updates in total, as
             an interruption would; used to test resuming.
+
+    A second process training or evaluating in ``run_dir`` at the same time is
+    refused (:func:`twostep.safe_io.folder_lock`); files in ``run_dir`` that the tool
+    did not write are never replaced.
     """
     run_dir = Path(run_dir)
     device = resolve_device(device)
+    check_training_fits(config, device)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TwostepError(f"{run_dir} is a file; a run needs a folder (choose another --out)")
+    with folder_lock(run_dir):
+        return _train(config, run_dir, resume, device, progress, stop_after)
+
+
+def _train(config: ExperimentConfig, run_dir: Path, resume: bool, device: torch.device,
+           progress: bool, stop_after: int | None) -> pd.DataFrame:
     config_path = run_dir / "config.yaml"
     has_run = (run_dir / "checkpoint.pt").exists()
     if resume:
@@ -285,7 +307,8 @@ def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
             raise TwostepError(f"{run_dir} already holds a run: pass --resume to continue it, "
                                "or choose another --out")
         run_dir.mkdir(parents=True, exist_ok=True)
-        config_path.write_text(config.to_yaml())
+        claim(run_dir, RUN_FILES)
+        write_text(config_path, config.to_yaml())
         state = new_state(config, device)
 
     task = make_task(config.task, device)
@@ -298,6 +321,12 @@ def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
     seconds_before = state.metrics[-1].get("seconds", 0.0) if state.metrics else 0.0
     while state.update < total:
         rows = update_step(state, config, task)
+        check_finite_losses(rows, state.update, config.train.lr)
+        if state.update == first_update + 1 and progress:
+            message = budget_message(time.perf_counter() - started,
+                                     config.train.updates - state.update)
+            if message:
+                tqdm.write(message, file=sys.stderr)
         elapsed = seconds_before + time.perf_counter() - started
         for row in rows:
             row["seconds"] = round(elapsed, 3)
@@ -377,11 +406,9 @@ def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu",
     Cached as ``RUN_DIR/trials.csv``, or ``RUN_DIR/trials-retrieval-<rule>.csv`` when
     the network is tested with another retrieval rule (see :func:`evaluate`).
     """
-    from filelock import FileLock
-
     name = "trials.csv" if retrieval is None else f"trials-retrieval-{retrieval}.csv"
     path = Path(run_dir) / name
-    with FileLock(_lock_path(run_dir)):  # two notebooks may ask at once
+    with folder_lock(run_dir, wait=True):  # two notebooks may ask at once
         checkpoint = Path(run_dir) / "checkpoint.pt"
         if path.is_file() and path.stat().st_mtime >= checkpoint.stat().st_mtime:
             return pd.read_csv(path)
@@ -389,10 +416,6 @@ def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu",
         trials = evaluate(model, config, retrieval=retrieval)
         _atomic_write_bytes(path, lambda p: trials.to_csv(p, index=False))
     return trials
-
-
-def _lock_path(run_dir: str | Path) -> str:
-    return str(run_dir) + ".lock"
 
 
 def default_runs_dir() -> Path:
@@ -430,11 +453,9 @@ def train_or_load(config: ExperimentConfig, root: str | Path | None = None, devi
     interrupted run resumes. A file lock keeps two processes (two notebooks
     executing at once) from training the same run together.
     """
-    from filelock import FileLock
-
     run_dir = run_dir_for(config, root)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(_lock_path(run_dir)):
+    with folder_lock(run_dir, wait=True):
         if not is_finished(run_dir):
             train(config, run_dir, resume=(run_dir / "checkpoint.pt").exists(), device=device,
                   progress=progress)
