@@ -155,3 +155,16 @@ def test_the_citation_check_finds_citations():
     for path in [*NOTEBOOKS, *PAGES]:
         cited |= _cited_keys(path)
     assert "wang2018prefrontal" in cited, "no page cites Wang et al. 2018: is CITE_ROLE broken?"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_no_notebook_captures_output_in_an_ipywidgets_output_widget(path):
+    """nbclient imitates the ``Output`` widget (``interact`` uses one) by sending the widget's
+    state back to the kernel mid-cell; under load that send can swallow the wake-up for the
+    cell's reply, and the client then waits out the whole cell timeout
+    (scripts/stress_notebooks.py measured 4 stalls in 18 runs). The chapters' interactive
+    views are anywidgets whose logic runs in the page instead."""
+    code = "\n".join(_text(cell) for cell in _code_cells(path))
+    used = [name for name in ("widgets.Output(", "interact(", "interactive(", "interact_manual(")
+            if name in code]
+    assert not used, f"{path.name} uses {used}: draw the view with twostep.widgets instead"
