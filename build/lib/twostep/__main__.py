@@ -1,5 +1,0 @@
-import sys
-
-from twostep.cli import main
-
-sys.exit(main())
