@@ -6,7 +6,7 @@ episodes), as tensors, and each trial does three things:
 
 1. :meth:`Agent.choice_probability` gives :math:`P(c_t = 1)`, shape ``[S, B]``;
 2. the choice is :math:`c_t = [u_t < P(c_t = 1)]` with :math:`u_t` a uniform draw
-   made up front from the seed's generator (:func:`~twostep.tasks.draw_uniform`), so a
+   made up front from the seed's generator (:func:`~twostep.seeding.draw_uniform`), so a
    run is reproducible and seed ``s`` plays the same way alone or beside others;
 3. :meth:`Agent.observe` learns from the trial's :class:`~twostep.tasks.TrialOutcome`.
 
@@ -61,7 +61,8 @@ import torch
 from twostep.config import TaskConfig
 from twostep.errors import TwostepError
 from twostep.logs import trial_frame
-from twostep.tasks import TrialOutcome, TwoStepTask, draw_uniform
+from twostep.seeding import draw_uniform
+from twostep.tasks import TrialOutcome, TwoStepTask
 
 Batch = tuple[int, ...]
 

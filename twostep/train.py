@@ -32,11 +32,9 @@ from twostep.config import ExperimentConfig, parse_experiment
 from twostep.errors import TwostepError
 from twostep.logs import trial_frame
 from twostep.models import RecurrentActorCritic
-from twostep.rollout import a2c_loss, build_model, play
-from twostep.tasks import make_task
+from twostep.rollout import a2c_loss, build_model, play, task_for
+from twostep.seeding import TEST_STREAM, TRAIN_STREAM, generators
 
-TRAIN_STREAM = 1_000_000
-TEST_STREAM = 2_000_000
 CHECKPOINT_FORMAT = 1
 
 
@@ -58,10 +56,6 @@ def seed_list(config: ExperimentConfig) -> list[int]:
     return list(range(first, first + config.train.seeds))
 
 
-def generators(seeds: list[int], stream: int) -> list[torch.Generator]:
-    return [torch.Generator().manual_seed(seed + stream) for seed in seeds]
-
-
 @dataclass
 class TrainState:
     """Everything a run needs to continue where it stopped."""
@@ -79,7 +73,7 @@ def _learning_rate_scale(config: ExperimentConfig):
 
 
 def new_state(config: ExperimentConfig, device: torch.device) -> TrainState:
-    task = make_task(config.task)
+    task = task_for(config)
     seeds = seed_list(config)
     model = build_model(config, task, seeds).to(device)
     optimizer = torch.optim.RMSprop(model.parameters(), lr=config.train.lr,
@@ -237,7 +231,7 @@ def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
         config_path.write_text(config.to_yaml())
         state = new_state(config, device)
 
-    task = make_task(config.task, device)
+    task = task_for(config, device)
     total = config.train.updates if stop_after is None else min(stop_after, config.train.updates)
     bar = tqdm(total=config.train.updates, initial=state.update, disable=not progress,
                desc=config.name, unit="update")
@@ -297,7 +291,7 @@ def evaluate(model: RecurrentActorCritic, config: ExperimentConfig, episodes: in
     if episodes <= 0:
         raise TwostepError("evaluation needs at least one episode")
     device = model.weight.device
-    task = make_task(config.task, device)
+    task = task_for(config, device)
     gens = generators(model.seeds, TEST_STREAM)
     frames, internals = [], []
     done = 0
