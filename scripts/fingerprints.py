@@ -64,10 +64,10 @@ def fingerprint(name: str, root: Path) -> dict:
     from twostep.config import load_experiment
 
     try:
+        from twostep.evaluation import evaluate
         from twostep.runs import load_model, train_or_load
-    except ImportError:
-        from twostep.train import load_model, train_or_load
-    from twostep.train import evaluate
+    except ImportError:  # before the package was restructured
+        from twostep.train import evaluate, load_model, train_or_load
 
     config = load_experiment(name).with_changes(
         train={"seeds": 2, "batch_size": 4, "episodes": 12, "checkpoint_every": 2})
@@ -84,7 +84,9 @@ def fingerprint(name: str, root: Path) -> dict:
     buffer = io.StringIO()
     trials.to_csv(buffer, index=False)
     out["trials"] = _sha(buffer.getvalue().encode())
-    out["internals"] = _tensor_sha(internals)
+    # the internals recorded before the restructuring (later ones are left out)
+    out["internals"] = _tensor_sha({k: v for k, v in internals.items()
+                                    if k in ("hidden", "retrieved_trial", "reinstatement_gate")})
     out["reward"] = float(trials.reward.mean())
     if trained.model.retrieval != "off":
         lesioned, _ = _trials_and_internals(evaluate(model, trained, episodes=6, retrieval="off"))

@@ -37,12 +37,12 @@ def _configure_threads() -> None:
 
 def cmd_train(args) -> None:
     from twostep.config import load_experiment
-    from twostep.train import train
+    from twostep.runs import train_run
 
     config = load_experiment(args.experiment).with_overrides(seeds=args.seeds,
                                                             episodes=args.episodes)
     out = Path(args.out) if args.out else Path("runs") / config.name
-    metrics = train(config, out, resume=args.resume, device=args.device)
+    metrics = train_run(config, out, resume=args.resume, device=args.device)
     last = metrics[metrics["update"] == metrics["update"].max()]
     print(f"trained {config.train.seeds} seed(s) x {config.train.episodes} episodes "
           f"({config.train.updates} updates) in {out}; "
@@ -50,10 +50,11 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from twostep.train import evaluate, load_model
+    from twostep.evaluation import evaluate
+    from twostep.runs import load_model
 
     model, config = load_model(args.run_dir, device=args.device)
-    trials = evaluate(model, config, episodes=args.episodes, retrieval=args.retrieval)
+    trials = evaluate(model, config, episodes=args.episodes, retrieval=args.retrieval).trials
     out = Path(args.out) if args.out else Path(args.run_dir) / "trials.csv"
     trials.to_csv(out, index=False)
     print(f"{len(trials)} trials ({trials.episode.nunique()} episodes x "
@@ -71,8 +72,8 @@ def cmd_simulate(args) -> None:
 
 
 def cmd_analyze(args) -> None:
-    from twostep.analysis import analyze, format_analysis
     from twostep.logs import read_trials
+    from twostep.report import analyze, format_analysis
 
     summary = analyze(read_trials(args.trials))
     print(json.dumps(summary, indent=2) if args.json else format_analysis(summary))

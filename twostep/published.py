@@ -1,4 +1,9 @@
-"""Published numbers, as data, so that tables and figures can sit ours beside theirs.
+"""The one registry of what each paper published and which of our runs reproduces it.
+
+Published numbers are data, so that tables and figures can sit ours beside theirs;
+:data:`PUBLISHED_FOR_PANEL` says which published panel each of our stay-probability
+panels (:data:`twostep.analysis.PANELS`) is compared with, and :data:`PANEL_SOURCES`
+which run, tested how, reproduces it. Adding a panel means editing this file only.
 
 Stay probabilities are P(repeat the reference trial's first-stage choice), one value
 per condition of the reference trial, keyed in the order of :data:`CONDITIONS`.
@@ -8,29 +13,9 @@ sources are in the book's bibliography (book/references.bib).
 
 from __future__ import annotations
 
-CONDITIONS: tuple[str, ...] = (
-    "rewarded_common",
-    "rewarded_uncommon",
-    "unrewarded_common",
-    "unrewarded_uncommon",
-)
-"""The four conditions of the reference trial, in the order every table and figure uses."""
+from dataclasses import dataclass
 
-CONDITION_LABELS: dict[str, str] = {
-    "rewarded_common": "rewarded, common",
-    "rewarded_uncommon": "rewarded, uncommon",
-    "unrewarded_common": "unrewarded, common",
-    "unrewarded_uncommon": "unrewarded, uncommon",
-}
-"""Readable names for tables."""
-
-CONDITION_SHORT: dict[str, str] = {
-    "rewarded_common": "RC",
-    "rewarded_uncommon": "RU",
-    "unrewarded_common": "UC",
-    "unrewarded_uncommon": "UU",
-}
-"""Two-letter names for tight axes: Rewarded/Unrewarded, then Common/Uncommon."""
+from twostep.analysis import CONDITION_LABELS, CONDITION_SHORT, CONDITIONS  # noqa: F401 (re-exported for now)
 
 
 def _stay(rc: float, ru: float, uc: float, uu: float) -> dict[str, float]:
@@ -56,9 +41,43 @@ always choosing the action that commonly leads to it), as measured in SCIENCE.md
 IDEAL_OBSERVER_WANG_REWARD = 70.7
 """That ideal observer's reward per 100 trials on the Wang 2018 task."""
 
-PUBLIC_REIMPLEMENTATION: dict[str, dict[str, float]] = {
-    "incremental_uncued": _stay(0.98, 0.67, 0.35, 0.95),
-    "incremental_cued": _stay(0.96, 0.72, 0.44, 0.91),
-    "episodic": _stay(0.81, 0.65, 0.67, 0.80),
+
+# ---------------------------------------------------------------------- panels
+PUBLISHED_FOR_PANEL: dict[str, tuple[str, dict[str, float]]] = {
+    "all_vs_previous": ("Wang 2018, Fig. 5b", WANG2018_STAY),
+    "uncued_vs_previous": ("Ritter 2018, incremental, uncued",
+                           RITTER2018_STAY["incremental_uncued"]),
+    "cued_vs_previous": ("Ritter 2018, incremental, cued", RITTER2018_STAY["incremental_cued"]),
+    "cued_vs_recalled": ("Ritter 2018, episodic", RITTER2018_STAY["episodic"]),
 }
-"""The best public PyTorch reimplementation of Ritter 2018 (the numbers to beat)."""
+"""The published panel each of our panels is compared with, and where it comes from."""
+
+
+@dataclass(frozen=True)
+class PanelSource:
+    """Which run, tested how, reproduces which published panel."""
+
+    experiment: str
+    panel: str
+    retrieval: str | None = None
+    """Memory rule at test time, if not the trained one (``"off"``: retrieval lesioned)."""
+    agent: str = ""
+    reading: str = "headline"
+    """``"headline"``: the book's reading of the paper; ``"alternative"``: shown beside it."""
+
+
+PANEL_SOURCES: list[PanelSource] = [
+    PanelSource("wang2018", "all_vs_previous", agent="LSTM"),
+    # Ritter 2018's incremental condition: the same (trained) network with retrieval off
+    PanelSource("ritter2018-episodic", "uncued_vs_previous", "off",
+                agent="epLSTM, retrieval off at test"),
+    PanelSource("ritter2018-episodic", "cued_vs_previous", "off",
+                agent="epLSTM, retrieval off at test"),
+    PanelSource("ritter2018-episodic", "cued_vs_recalled", agent="epLSTM with memory"),
+    # the other reading: a network trained without memory at all
+    PanelSource("ritter2018-incremental", "uncued_vs_previous",
+                agent="epLSTM trained without memory", reading="alternative"),
+    PanelSource("ritter2018-incremental", "cued_vs_previous",
+                agent="epLSTM trained without memory", reading="alternative"),
+]
+"""Every published panel and the run that reproduces it (see :data:`twostep.analysis.PANELS`)."""

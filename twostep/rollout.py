@@ -36,10 +36,11 @@ from twostep.tasks import TrialOutcome, TwoStepTask, make_task
 class Rollout:
     """One batch of episodes. Tensors are ``[S, B, T]``; outcomes one per trial.
 
-    ``hidden``, ``reinstatement_gate`` and ``retrieved_trial`` are recorded only
-    when asked (``record_internals``): hidden ``[S, B, T, H]``; gate activity
-    (mean over units) ``[S, B, T]``; the uncued trial whose memory was read
-    ``[S, B, T]`` (-1 where nothing was read).
+    ``observation``, ``hidden``, ``reinstatement_gate`` and ``retrieved_trial`` are
+    recorded only when asked (``record_internals``): the network's input before each
+    trial ``[S, B, T, obs]``; hidden ``[S, B, T, H]``; gate activity (mean over units)
+    ``[S, B, T]``; the uncued trial whose memory was read ``[S, B, T]`` (-1 where
+    nothing was read).
     """
 
     log_prob: torch.Tensor
@@ -97,8 +98,10 @@ def play(model: RecurrentActorCritic, task: TwoStepTask, config: ExperimentConfi
     memory = build_memory(config, task, (S, B), model.hidden_size, device)
 
     log_probs, entropies, values, rewards, outcomes = [], [], [], [], []
-    hiddens, gates, retrieved = [], [], []
+    observations, hiddens, gates, retrieved = [], [], [], []
     for t in range(T):
+        if record_internals:
+            observations.append(observation)
         reinstated = None
         read_index = None
         query = task.read_key(t) if memory is not None else None
@@ -129,6 +132,7 @@ def play(model: RecurrentActorCritic, task: TwoStepTask, config: ExperimentConfi
 
     internals = {}
     if record_internals:
+        internals["observation"] = torch.stack(observations, dim=2)
         internals["hidden"] = torch.stack(hiddens, dim=2)
         internals["retrieved_trial"] = torch.stack(retrieved, dim=-1)
         if gates:
