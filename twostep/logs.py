@@ -19,7 +19,6 @@ from twostep.errors import TwostepError
 from twostep.tasks import TrialOutcome
 
 TRIAL_COLUMNS = ["seed", "episode", "trial", "choice", "state", "common", "reward", "good_state"]
-EPISODIC_COLUMNS = ["cued", "cue_trial"]
 
 
 def trial_frame(outcomes: Sequence[TrialOutcome], seeds: Sequence[int],

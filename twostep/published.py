@@ -36,7 +36,8 @@ trials against the recalled past trial (read by eye, +-0.03)."""
 
 IDEAL_OBSERVER_WANG = _stay(1.00, 0.66, 0.66, 1.00)
 """A Bayes-optimal greedy agent on the Wang 2018 task (exact belief about the good state,
-always choosing the action that commonly leads to it), as measured in SCIENCE.md."""
+always choosing the action that commonly leads to it), as measured with
+:class:`twostep.agents.IdealObserverAgent` (chapter 1)."""
 
 IDEAL_OBSERVER_WANG_REWARD = 70.7
 """That ideal observer's reward per 100 trials on the Wang 2018 task."""
