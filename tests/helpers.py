@@ -5,7 +5,7 @@ import torch
 from twostep.tasks import TrialOutcome, TwoStepTask
 
 
-def play(task: TwoStepTask, batch_shape, generator, choice_seed: int = 1) -> TrialOutcome:
+def play_random_choices(task: TwoStepTask, batch_shape, generator, choice_seed: int = 1) -> TrialOutcome:
     """Play whole episodes with uniformly random choices; fields stacked to ``[*batch, trials]``."""
     task.reset(batch_shape, generator)
     choices = torch.Generator().manual_seed(choice_seed)

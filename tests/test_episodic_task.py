@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import play
+from helpers import play_random_choices
 
 from twostep.config import TaskConfig
 from twostep.errors import TwostepError
@@ -30,7 +30,7 @@ def context_integers(contexts: torch.Tensor) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def episodic_run() -> tuple[EpisodicTwoStepTask, TrialOutcome]:
     task = EpisodicTwoStepTask(EPISODIC)
-    run = play(task, (EPISODES,), torch.Generator().manual_seed(0))
+    run = play_random_choices(task, (EPISODES,), torch.Generator().manual_seed(0))
     return task, run
 
 

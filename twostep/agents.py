@@ -265,7 +265,7 @@ def make_agent(agent_name: str, **params) -> Agent:
                            f"{', '.join(sorted(params))}") from None
 
 
-def play(agent: Agent, task_config: TaskConfig, episodes: int,
+def play_agent(agent: Agent, task_config: TaskConfig, episodes: int,
          generators: Sequence[torch.Generator], seeds: Sequence[int],
          batch_size: int | None = None) -> pd.DataFrame:
     """Let ``agent`` play ``episodes`` episodes per seed; return the trial table.
@@ -314,4 +314,4 @@ def simulate(agent_name: str, task_config: TaskConfig, episodes: int, seeds: int
         raise TwostepError(f"seeds must be positive, not {seeds}")
     labels = list(range(first_seed, first_seed + seeds))
     generators = [torch.Generator().manual_seed(seed) for seed in labels]
-    return play(agent, task_config, episodes, generators, labels, batch_size)
+    return play_agent(agent, task_config, episodes, generators, labels, batch_size)
