@@ -9,12 +9,11 @@ import pandas as pd
 import pytest
 
 from twostep.analysis import (
+    CONDITIONS,
     CORRECTED_TERMS,
     DAW_TERMS,
-    analyze,
     corrected_regression,
     daw_regression,
-    format_analysis,
     lagged_design,
     lagged_regression,
     model_indices,
@@ -25,7 +24,8 @@ from twostep.analysis import (
     summarize_stay,
 )
 from twostep.errors import TwostepError
-from twostep.published import CONDITIONS, WANG2018_STAY
+from twostep.published import WANG2018_STAY
+from twostep.report import analyze, format_analysis
 
 
 def trial_table(choice, common, reward, episode=None, seed=0, **extra) -> pd.DataFrame:

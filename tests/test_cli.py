@@ -39,10 +39,15 @@ def test_train_evaluate_analyze_end_to_end(tmp_path, tiny_yaml, capsys):
 
 
 def test_train_resume_continues_a_stopped_run(tmp_path, tiny_yaml):
+    from twostep.config import load_experiment
+    from twostep.runs import read_checkpoint, train_run
+
     run_dir = tmp_path / "run"
-    assert main(["train", str(tiny_yaml), "--out", str(run_dir), "--episodes", "4"]) == 0
-    assert main(["train", str(tiny_yaml), "--out", str(run_dir), "--episodes", "4",
-                 "--resume"]) == 0
+    train_run(load_experiment(tiny_yaml), run_dir, device="cpu", progress=False, stop_after=1)
+    assert read_checkpoint(run_dir)["update"] == 1  # interrupted after 1 of 3 updates
+    assert main(["train", str(tiny_yaml), "--out", str(run_dir), "--resume"]) == 0
+    assert read_checkpoint(run_dir)["update"] == 3
+    assert len(pd.read_csv(run_dir / "metrics.csv")) == 3 * 2
 
 
 def test_simulate_writes_a_trial_table(tmp_path):

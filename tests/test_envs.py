@@ -23,7 +23,8 @@ from twostep.cli import main
 from twostep.config import load_experiment
 from twostep.envs import ENV_IDS, TrialRecorder, TwoStepEnv, TwoStepVectorEnv
 from twostep.errors import TwostepError
-from twostep.logs import EPISODIC_COLUMNS, TRIAL_COLUMNS, read_trials, trial_frame
+from twostep.logs import EPISODIC_COLUMNS, TRIAL_COLUMNS, trial_frame
+from twostep.tables import read_trial_table
 from twostep.tasks import EpisodicTwoStepTask, TwoStepTask
 
 EPISODES = 1000
@@ -314,7 +315,7 @@ def test_recorder_writes_the_trial_table_columns_and_analyze_reads_it(tmp_path, 
         for t in range(100):
             recorder.record(env.step(int(choices[episode, t]))[4])
     path = recorder.to_csv(tmp_path / "trials.csv")
-    table = read_trials(path)
+    table = read_trial_table(path)
     assert list(table.columns) == TRIAL_COLUMNS
     assert len(table) == len(recorder) == 2000
     assert (table.seed == 4).all() and table.episode.nunique() == 20
@@ -342,7 +343,7 @@ def test_recorder_table_equals_the_packages_trial_frame(ritter_run):
 def test_episodic_recorder_table_passes_analyze(ritter_run, tmp_path):
     path = tmp_path / "episodic.csv"
     ritter_run[ritter_run.episode < 50].to_csv(path, index=False)
-    assert list(read_trials(path).columns) == TRIAL_COLUMNS + EPISODIC_COLUMNS
+    assert list(read_trial_table(path).columns) == TRIAL_COLUMNS + EPISODIC_COLUMNS
     assert main(["analyze", str(path)]) == 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import play
+from helpers import play_random_choices
 
 from twostep.config import TaskConfig
 from twostep.errors import TwostepError
@@ -30,7 +30,7 @@ def context_integers(contexts: torch.Tensor) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def episodic_run() -> tuple[EpisodicTwoStepTask, TrialOutcome]:
     task = EpisodicTwoStepTask(EPISODIC)
-    run = play(task, (EPISODES,), torch.Generator().manual_seed(0))
+    run = play_random_choices(task, (EPISODES,), torch.Generator().manual_seed(0))
     return task, run
 
 
@@ -268,3 +268,58 @@ def test_cues_drawn_with_replacement_stay_in_their_quarter_and_are_uniform():
     # some past trials are cued twice and some never: P(never) = (24/25)^25 ≈ 0.36 per trial
     never = (torch.nn.functional.one_hot(first, 25).sum(1) == 0).double().mean()
     assert abs(never - (24 / 25) ** 25) < 0.02  # s.e. ≈ 0.002 over 50,000 (episode, trial)
+
+
+# ---------------------------------------------------------------------- memory schedule
+def test_the_task_schedules_one_write_per_uncued_trial_and_a_read_per_cued_trial(episodic_run):
+    task, _ = episodic_run
+    for step in range(task.trials):
+        key, query = task.write_key(step), task.read_key(step)
+        if 1 <= step <= 50:   # step t has taken in trial t-1's outcome
+            assert torch.equal(key, task.contexts[:, step - 1])
+        else:
+            assert key is None
+        if step >= 50:
+            assert torch.equal(query, task.cues[:, step])
+        else:
+            assert query is None
+
+
+def test_without_the_cue_the_observation_keeps_only_the_cued_flag():
+    shown = EpisodicTwoStepTask(EPISODIC)
+    hidden = EpisodicTwoStepTask(EPISODIC, show_cue=False)
+    assert hidden.observation_size == shown.observation_size - EPISODIC.context_bits == 7
+    a = shown.reset((3,), torch.Generator().manual_seed(0))
+    b = hidden.reset((3,), torch.Generator().manual_seed(0))
+    for _ in range(60):
+        assert torch.equal(a[..., :7], b)
+        choice = torch.zeros(3, dtype=torch.long)
+        (_, a), (_, b) = shown.step(choice), hidden.step(choice)
+
+
+def test_play_writes_and_reads_memory_on_the_tasks_schedule(monkeypatch):
+    from twostep.config import load_experiment
+    from twostep.memory import DND
+    from twostep.rollout import build_model, play, task_for
+
+    config = load_experiment("ritter2018-episodic").with_changes(
+        task={"trials": 8}, model={"retrieval": "1nn"}, train={"seeds": 2})
+    task = task_for(config)
+    model = build_model(config, task, seeds=[0, 1])
+    written = []
+    original_write = DND.write
+
+    def recording_write(self, keys, values):
+        written.append(keys.clone())
+        original_write(self, keys, values)
+
+    monkeypatch.setattr(DND, "write", recording_write)
+    with torch.no_grad():
+        rollout = play(model, task, config, [torch.Generator().manual_seed(s) for s in (0, 1)],
+                       batch_size=5, record_internals=True)
+    assert len(written) == 4   # one entry per uncued trial 0..3, in order
+    for trial, key in enumerate(written):
+        assert torch.equal(key, task.contexts[..., trial, :])
+    read = rollout.internals["retrieved_trial"]
+    assert (read[..., :4] == -1).all()                       # nothing read before trial 4
+    assert torch.equal(read[..., 4:], task.cue_trials[..., 4:])  # 1-NN finds the cued trial

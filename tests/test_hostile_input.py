@@ -18,8 +18,8 @@ import torch
 from twostep.cli import main
 from twostep.config import load_experiment
 from twostep.errors import TwostepError
+from twostep.runs import train_run
 from twostep.safe_io import MANIFEST, folder_lock
-from twostep.train import train
 
 TINY = ("name: tiny\ntask: {kind: two-step, trials: 20}\nmodel: {hidden_size: 8}\n"
         "train: {seeds: 2, episodes: 8, batch_size: 4, checkpoint_every: 1, eval_episodes: 3}\n")
@@ -67,7 +67,7 @@ def trained_run(tmp_path_factory):
     path = folder / "tiny.yaml"
     path.write_text(TINY)
     run_dir = folder / "run"
-    train(load_experiment(path), run_dir, device="cpu", progress=False)
+    train_run(load_experiment(path), run_dir, device="cpu", progress=False)
     assert main(["evaluate", str(run_dir)]) == 0
     return run_dir
 
@@ -329,12 +329,12 @@ def test_an_enormous_budget_announces_its_time_and_resumes(tmp_path, capsys, mon
     path = tmp_path / "long.yaml"
     path.write_text(TINY.replace("episodes: 8", f"episodes: {10**15}"))
     config = load_experiment(path)
-    train(config, tmp_path / "run", device="cpu", stop_after=1)  # as if interrupted
+    train_run(config, tmp_path / "run", device="cpu", stop_after=1)  # as if interrupted
     err = capsys.readouterr().err
     assert "estimated training time:" in err and "years" in err
     assert "continue with --resume" in err
-    metrics = train(config, tmp_path / "run", resume=True, device="cpu", stop_after=2,
-                    progress=False)
+    metrics = train_run(config, tmp_path / "run", resume=True, device="cpu", stop_after=2,
+                        progress=False)
     assert metrics["update"].max() == 2
 
 

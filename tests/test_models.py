@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from twostep.models import RecurrentActorCritic, sample_actions
@@ -37,3 +38,16 @@ def test_sampled_actions_follow_the_policy():
     choices = sample_actions(logits, uniform)
     # binomial s.d. of the mean is 0.001; allow 5 s.d.
     assert abs(choices.float().mean().item() - 0.7) < 0.005
+
+
+def test_named_gates_are_the_blocks_the_cell_uses():
+    model = RecurrentActorCritic(input_size=3, hidden_size=4, n_actions=2, seeds=[0, 1],
+                                 reinstatement=True)
+    assert model.gate_names == ("input", "forget", "output", "reinstatement", "candidate")
+    x, h, c = torch.randn(2, 5, 3), torch.randn(2, 5, 4), torch.randn(2, 5, 4)
+    weight, bias = model.gate("reinstatement")
+    assert weight.shape == (2, 3 + 4, 4) and bias.shape == (2, 4)
+    expected = torch.sigmoid(torch.cat([x, h], -1) @ weight + bias[:, None])
+    torch.testing.assert_close(model.cell_step(x, h, c).reinstatement_gate, expected)
+    with pytest.raises(ValueError, match="no gate"):
+        RecurrentActorCritic(3, 4, 2).gate("reinstatement")

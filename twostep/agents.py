@@ -6,7 +6,7 @@ episodes), as tensors, and each trial does three things:
 
 1. :meth:`Agent.choice_probability` gives :math:`P(c_t = 1)`, shape ``[S, B]``;
 2. the choice is :math:`c_t = [u_t < P(c_t = 1)]` with :math:`u_t` a uniform draw
-   made up front from the seed's generator (:func:`~twostep.tasks.draw_uniform`), so a
+   made up front from the seed's generator (:func:`~twostep.seeding.draw_uniform`), so a
    run is reproducible and seed ``s`` plays the same way alone or beside others;
 3. :meth:`Agent.observe` learns from the trial's :class:`~twostep.tasks.TrialOutcome`.
 
@@ -61,7 +61,8 @@ import torch
 from twostep.config import TaskConfig
 from twostep.errors import TwostepError
 from twostep.logs import trial_frame
-from twostep.tasks import TrialOutcome, TwoStepTask, draw_uniform
+from twostep.seeding import draw_uniform
+from twostep.tasks import TrialOutcome, TwoStepTask
 
 Batch = tuple[int, ...]
 
@@ -264,7 +265,7 @@ def make_agent(agent_name: str, **params) -> Agent:
                            f"{', '.join(sorted(params))}") from None
 
 
-def play(agent: Agent, task_config: TaskConfig, episodes: int,
+def play_agent(agent: Agent, task_config: TaskConfig, episodes: int,
          generators: Sequence[torch.Generator], seeds: Sequence[int],
          batch_size: int | None = None) -> pd.DataFrame:
     """Let ``agent`` play ``episodes`` episodes per seed; return the trial table.
@@ -313,4 +314,4 @@ def simulate(agent_name: str, task_config: TaskConfig, episodes: int, seeds: int
         raise TwostepError(f"seeds must be positive, not {seeds}")
     labels = list(range(first_seed, first_seed + seeds))
     generators = [torch.Generator().manual_seed(seed) for seed in labels]
-    return play(agent, task_config, episodes, generators, labels, batch_size)
+    return play_agent(agent, task_config, episodes, generators, labels, batch_size)

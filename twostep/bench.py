@@ -78,11 +78,11 @@ def naive_steps_per_second(config: ExperimentConfig, episodes: int) -> float:
 
 def batched_steps_per_second(config: ExperimentConfig, updates: int) -> float:
     """Env-steps/s of :func:`twostep.train.update_step` at the experiment's batch and seeds."""
-    from twostep.tasks import make_task
+    from twostep.rollout import task_for
     from twostep.train import new_state, update_step
 
     state = new_state(config, torch.device("cpu"))
-    task = make_task(config.task)
+    task = task_for(config)
     update_step(state, config, task)  # warm-up
     started = time.perf_counter()
     for _ in range(updates):

@@ -63,13 +63,13 @@ def _configure_threads() -> None:
 
 def cmd_train(args) -> None:
     from twostep.config import load_experiment
-    from twostep.train import train
+    from twostep.runs import train_run
 
     config = load_experiment(args.experiment).with_overrides(seeds=args.seeds,
                                                             episodes=args.episodes)
     out = Path(args.out) if args.out else Path("runs") / config.name
     args.on_interrupt = f"the last checkpoint in {out} is kept; continue with --resume"
-    metrics = train(config, out, resume=args.resume, device=args.device)
+    metrics = train_run(config, out, resume=args.resume, device=args.device)
     last = metrics[metrics["update"] == metrics["update"].max()]
     print(f"trained {config.train.seeds} seed(s) x {config.train.episodes} episodes "
           f"({config.train.updates} updates) in {out}; "
@@ -78,9 +78,10 @@ def cmd_train(args) -> None:
 
 def cmd_evaluate(args) -> None:
     from twostep.errors import TwostepError
+    from twostep.evaluation import evaluate
     from twostep.guards import check_table_fits
+    from twostep.runs import load_model
     from twostep.safe_io import check_output_file, check_replaceable, folder_lock, write_owned
-    from twostep.train import evaluate, load_model
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "checkpoint.pt").is_file():
@@ -93,7 +94,7 @@ def cmd_evaluate(args) -> None:
         check_table_fits(len(model.seeds), args.episodes or config.train.eval_episodes,
                          config.task.trials, seeds_option="train.seeds",
                          episodes_option="--episodes")
-        trials = evaluate(model, config, episodes=args.episodes, retrieval=args.retrieval)
+        trials = evaluate(model, config, episodes=args.episodes, retrieval=args.retrieval).trials
         write_owned(out, lambda p: trials.to_csv(p, index=False))
     print(f"{len(trials)} trials ({trials.episode.nunique()} episodes x "
           f"{trials.seed.nunique()} seeds) written to {out}")
@@ -116,7 +117,7 @@ def cmd_simulate(args) -> None:
 
 
 def cmd_analyze(args) -> None:
-    from twostep.analysis import analyze, format_analysis
+    from twostep.report import analyze, format_analysis
     from twostep.tables import read_trial_table
 
     summary = analyze(read_trial_table(args.trials))

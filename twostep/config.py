@@ -26,8 +26,6 @@ from twostep.errors import TwostepError
 from twostep.guards import check_run_name
 from twostep.strict_yaml import parse_yaml, read_text
 
-Probability = float
-
 
 def _prob(default: float, description: str):
     return Field(default, ge=0.0, le=1.0, description=description)
@@ -44,10 +42,10 @@ class TaskConfig(_Strict):
         "two-step", description="'two-step' (Wang 2018) or 'episodic-two-step' (Ritter 2018)."
     )
     trials: int = Field(100, gt=0, le=100_000, description="Trials per episode.")
-    common_prob: Probability = _prob(0.8, "P(choice k leads to second-stage state k).")
-    reward_prob_good: Probability = _prob(0.9, "P(reward) in the good second-stage state.")
-    reward_prob_bad: Probability = _prob(0.1, "P(reward) in the other second-stage state.")
-    reversal_prob: Probability = _prob(0.025, "P(good state swaps) at the start of each trial.")
+    common_prob: float = _prob(0.8, "P(choice k leads to second-stage state k).")
+    reward_prob_good: float = _prob(0.9, "P(reward) in the good second-stage state.")
+    reward_prob_bad: float = _prob(0.1, "P(reward) in the other second-stage state.")
+    reversal_prob: float = _prob(0.025, "P(good state swaps) at the start of each trial.")
     context_bits: int = Field(
         10, gt=0, le=20, description="Episodic task: length of the binary context vectors."
     )
@@ -167,13 +165,9 @@ class ExperimentConfig(_Strict):
         return self
 
     def with_overrides(self, **train_overrides) -> ExperimentConfig:
-        """A copy with some ``train`` fields replaced (``None`` values are ignored), validated."""
+        """:meth:`with_changes` of ``train`` fields, ignoring ``None`` values (unset options)."""
         changes = {k: v for k, v in train_overrides.items() if v is not None}
-        if not changes:
-            return self
-        data = self.model_dump()
-        data["train"].update(changes)
-        return parse_experiment(data, source="overrides")
+        return self.with_changes(train=changes) if changes else self
 
     def with_changes(self, name: str | None = None, **sections: dict) -> ExperimentConfig:
         """A validated copy with fields of whole sections replaced.

@@ -10,7 +10,6 @@ past trial whose context is the cue, -1 when none).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -49,9 +48,3 @@ def trial_frame(outcomes: Sequence[TrialOutcome], seeds: Sequence[int],
     return pd.DataFrame({name: value.reshape(-1).cpu().long().numpy()
                          for name, value in columns.items()})
 
-
-def read_trials(path: str | Path) -> pd.DataFrame:
-    """Read a trial CSV, checking its columns and every value (see :mod:`twostep.tables`)."""
-    from twostep.tables import read_trial_table
-
-    return read_trial_table(path)

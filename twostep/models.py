@@ -96,6 +96,23 @@ class RecurrentActorCritic(nn.Module):
     def n_seeds(self) -> int:
         return len(self.seeds)
 
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        """The gates in the order of their column blocks in :attr:`weight` and :attr:`bias`."""
+        sigmoid = ("input", "forget", "output", "reinstatement") if self.reinstatement else (
+            "input", "forget", "output")
+        return (*sigmoid, "candidate")
+
+    def gate(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """One gate's weight ``[S, input + H, H]`` (rows: input, then hidden) and bias
+        ``[S, H]``, as views of the parameters; e.g. ``gate("reinstatement")`` is
+        :math:`W_r, b_r`."""
+        if name not in self.gate_names:
+            raise ValueError(f"no gate '{name}': this network has {', '.join(self.gate_names)}")
+        H = self.hidden_size
+        block = self.gate_names.index(name)
+        return self.weight[..., block * H:(block + 1) * H], self.bias[..., block * H:(block + 1) * H]
+
     def initial_state(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Zero hidden and cell state ``[S, B, H]`` each."""
         zeros = self.weight.new_zeros(self.n_seeds, batch_size, self.hidden_size)

@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from twostep.analysis import CONDITION_SHORT, CONDITIONS
 from twostep.errors import TwostepError
-from twostep.published import CONDITION_SHORT, CONDITIONS
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
@@ -55,10 +55,12 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     return figure, figure.add_subplot()
 
 
-def _tidy(ax: Axes) -> None:
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(direction="out", length=3)
+def tidy_axes(axes: Axes | Sequence[Axes] | np.ndarray) -> None:
+    """The book's axes style, on one axes or many: no top or right spine, short ticks."""
+    for ax in np.atleast_1d(axes).ravel():
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.tick_params(direction="out", length=3)
 
 
 def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -150,7 +152,7 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
               handlelength=1.2, columnspacing=0.9)
     if title:
         ax.set_title(title, pad=22 if one_row else 40)
-    _tidy(ax)
+    tidy_axes(ax)
     return figure
 
 
@@ -199,7 +201,7 @@ def learning_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], ax: Axes
         ax.legend(frameon=False, fontsize=8)
     if title:
         ax.set_title(title)
-    _tidy(ax)
+    tidy_axes(ax)
     return figure
 
 
@@ -257,7 +259,7 @@ def regression_coefficients(table: pd.DataFrame | Mapping[str, pd.DataFrame],
         ax.legend(frameon=False, fontsize=8)
     if title:
         ax.set_title(title)
-    _tidy(ax)
+    tidy_axes(ax)
     return figure
 
 
@@ -297,5 +299,5 @@ def lagged_weights(coefs: pd.DataFrame, ax: Axes | None = None,
               loc="best")
     if title:
         ax.set_title(title)
-    _tidy(ax)
+    tidy_axes(ax)
     return figure

@@ -1,4 +1,9 @@
-"""Published numbers, as data, so that tables and figures can sit ours beside theirs.
+"""The one registry of what each paper published and which of our runs reproduces it.
+
+Published numbers are data, so that tables and figures can sit ours beside theirs;
+:data:`PUBLISHED_FOR_PANEL` says which published panel each of our stay-probability
+panels (:data:`twostep.analysis.PANELS`) is compared with, and :data:`PANEL_SOURCES`
+which run, tested how, reproduces it. Adding a panel means editing this file only.
 
 Stay probabilities are P(repeat the reference trial's first-stage choice), one value
 per condition of the reference trial, keyed in the order of :data:`CONDITIONS`.
@@ -10,29 +15,9 @@ which are larger. The sources are in the book's bibliography (book/references.bi
 
 from __future__ import annotations
 
-CONDITIONS: tuple[str, ...] = (
-    "rewarded_common",
-    "rewarded_uncommon",
-    "unrewarded_common",
-    "unrewarded_uncommon",
-)
-"""The four conditions of the reference trial, in the order every table and figure uses."""
+from dataclasses import dataclass
 
-CONDITION_LABELS: dict[str, str] = {
-    "rewarded_common": "rewarded, common",
-    "rewarded_uncommon": "rewarded, uncommon",
-    "unrewarded_common": "unrewarded, common",
-    "unrewarded_uncommon": "unrewarded, uncommon",
-}
-"""Readable names for tables."""
-
-CONDITION_SHORT: dict[str, str] = {
-    "rewarded_common": "RC",
-    "rewarded_uncommon": "RU",
-    "unrewarded_common": "UC",
-    "unrewarded_uncommon": "UU",
-}
-"""Two-letter names for tight axes: Rewarded/Unrewarded, then Common/Uncommon."""
+from twostep.analysis import CONDITION_LABELS, CONDITION_SHORT, CONDITIONS  # noqa: F401 (re-exported for now)
 
 
 def _stay(rc: float, ru: float, uc: float, uu: float) -> dict[str, float]:
@@ -72,14 +57,91 @@ dots overlap, so 0.02 is a guess of the same order as the reading error."""
 
 IDEAL_OBSERVER_WANG = _stay(1.00, 0.66, 0.66, 1.00)
 """A Bayes-optimal greedy agent on the Wang 2018 task (exact belief about the good state,
-always choosing the action that commonly leads to it), as measured in SCIENCE.md."""
+always choosing the action that commonly leads to it), as measured with
+:class:`twostep.agents.IdealObserverAgent` (chapter 1)."""
 
 IDEAL_OBSERVER_WANG_REWARD = 70.7
 """That ideal observer's reward per 100 trials on the Wang 2018 task."""
 
-PUBLIC_REIMPLEMENTATION: dict[str, dict[str, float]] = {
-    "incremental_uncued": _stay(0.98, 0.67, 0.35, 0.95),
-    "incremental_cued": _stay(0.96, 0.72, 0.44, 0.91),
-    "episodic": _stay(0.81, 0.65, 0.67, 0.80),
+
+# ---------------------------------------------------------------------- panels
+PUBLISHED_FOR_PANEL: dict[str, tuple[str, dict[str, float]]] = {
+    "all_vs_previous": ("Wang 2018, Fig. 5b", WANG2018_STAY),
+    "uncued_vs_previous": ("Ritter 2018, incremental, uncued",
+                           RITTER2018_STAY["incremental_uncued"]),
+    "cued_vs_previous": ("Ritter 2018, incremental, cued", RITTER2018_STAY["incremental_cued"]),
+    "cued_vs_recalled": ("Ritter 2018, episodic", RITTER2018_STAY["episodic"]),
 }
-"""The best public PyTorch reimplementation of Ritter 2018 (the numbers to beat)."""
+"""The published panel each of our panels is compared with, and where it comes from."""
+
+PUBLISHED_ERROR_FOR_PANEL: dict[str, dict[str, float]] = {
+    "all_vs_previous": WANG2018_SPREAD,
+    "uncued_vs_previous": RITTER2018_ERROR_BAR["incremental_uncued"],
+    "cued_vs_previous": RITTER2018_ERROR_BAR["incremental_cued"],
+    "cued_vs_recalled": RITTER2018_ERROR_BAR["episodic"],
+}
+"""Approximate half-width of each published bar's error bar (or spread of runs), by
+panel and condition (read approximately, see above)."""
+
+
+@dataclass(frozen=True)
+class PanelSource:
+    """Which run, tested how, reproduces which published panel."""
+
+    experiment: str
+    panel: str
+    retrieval: str | None = None
+    """Memory rule at test time, if not the trained one (``"off"``: retrieval lesioned)."""
+    agent: str = ""
+    reading: str = "headline"
+    """Which reading of the paper this row is: ``"headline"`` (the Wang panel, the
+    unfitted episodic panel, and the reading of "incremental" that the book argues
+    for), one of :data:`INCREMENTAL_READINGS`, or ``"fitted"`` (a variant with a
+    parameter chosen to match the very panel it is scored against)."""
+
+
+INCREMENTAL_READINGS: dict[str, str] = {
+    "one agent": "the episodic agent itself, memory on, scored against trial t-1",
+    "lesion": "the trained episodic network with retrieval switched off at test",
+    "trained without memory": "a network of the same kind trained without memory",
+}
+"""The three readings of Ritter 2018's "incremental" panels. The papers, as far as we
+could read them, do not settle which is meant. The book argues for "one agent" from the
+figures' axis labels and the behaviour (chapter 5); all three are reported side by side."""
+
+HEADLINE_INCREMENTAL_READING = "one agent"
+
+_EPISODIC = "ritter2018-episodic"
+_AGENT_OF_READING = {
+    "one agent": (_EPISODIC, None, "epLSTM with memory (1-NN)"),
+    "lesion": (_EPISODIC, "off", "epLSTM (1-NN), retrieval off at test"),
+    "trained without memory": ("ritter2018-incremental", None, "epLSTM trained without memory"),
+}
+
+PANEL_SOURCES: list[PanelSource] = [
+    PanelSource("wang2018", "all_vs_previous", agent="LSTM"),
+    # Ritter 2018, the unfitted headline: 1-NN retrieval, fresh seeds 1000-1007
+    PanelSource(_EPISODIC, "cued_vs_recalled", agent="epLSTM with memory (1-NN)"),
+    # the three readings of the "incremental" panels, side by side
+    *(PanelSource(experiment, panel, retrieval, agent=agent,
+                  reading="headline" if reading == HEADLINE_INCREMENTAL_READING else reading)
+      for reading, (experiment, retrieval, agent) in _AGENT_OF_READING.items()
+      for panel in ("uncued_vs_previous", "cued_vs_previous")),
+    # the calibrated variant: its temperature was chosen on the published episodic panel
+    PanelSource("ritter2018-episodic-fitted", "cued_vs_recalled",
+                agent="epLSTM with memory (k-NN, tau 0.25, fitted)", reading="fitted"),
+]
+"""Every published panel and the run that reproduces it (see :data:`twostep.analysis.PANELS`).
+
+Rows whose ``reading`` is ``"headline"`` are the book's headline; the other readings of
+"incremental" carry their name (:data:`INCREMENTAL_READINGS`), and the calibrated
+variant is marked ``"fitted"``."""
+
+
+def reading_of(source: PanelSource) -> str:
+    """The reading a row stands for, naming the headline reading of "incremental" too."""
+    if source.reading != "headline":
+        return source.reading
+    if source.panel in ("uncued_vs_previous", "cued_vs_previous"):
+        return HEADLINE_INCREMENTAL_READING
+    return "unfitted" if source.panel == "cued_vs_recalled" else source.reading

@@ -25,18 +25,22 @@ from dataclasses import dataclass, field
 import torch
 
 from twostep.config import ExperimentConfig
+from twostep.errors import TwostepError
+from twostep.memory import DND
 from twostep.models import RecurrentActorCritic, sample_actions
-from twostep.tasks import TrialOutcome, TwoStepTask, draw_uniform
+from twostep.seeding import draw_uniform
+from twostep.tasks import TrialOutcome, TwoStepTask, make_task
 
 
 @dataclass
 class Rollout:
     """One batch of episodes. Tensors are ``[S, B, T]``; outcomes one per trial.
 
-    ``hidden``, ``reinstatement_gate`` and ``retrieved_trial`` are recorded only
-    when asked (``record_internals``): hidden ``[S, B, T, H]``; gate activity
-    (mean over units) ``[S, B, T]``; the uncued trial whose memory was read
-    ``[S, B, T]`` (-1 where nothing was read).
+    ``observation``, ``hidden``, ``reinstatement_gate`` and ``retrieved_trial`` are
+    recorded only when asked (``record_internals``): the network's input before each
+    trial ``[S, B, T, obs]``; hidden ``[S, B, T, H]``; gate activity (mean over units)
+    ``[S, B, T]``; the uncued trial whose memory was read ``[S, B, T]`` (-1 where
+    nothing was read).
     """
 
     log_prob: torch.Tensor
@@ -47,9 +51,15 @@ class Rollout:
     internals: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
+def task_for(config: ExperimentConfig, device: torch.device | str = "cpu") -> TwoStepTask:
+    """The experiment's task, showing the cue's context bits only if ``model.cue_input``."""
+    return make_task(config.task, device, show_cue=config.model.cue_input)
+
+
 def build_model(config: ExperimentConfig, task: TwoStepTask, seeds: list[int]) -> RecurrentActorCritic:
+    """The experiment's networks, one per seed, sized for ``task``'s observation."""
     return RecurrentActorCritic(
-        input_size=model_input_size(config, task),
+        input_size=task.observation_size,
         hidden_size=config.model.hidden_size,
         n_actions=task.n_actions,
         seeds=seeds,
@@ -57,49 +67,54 @@ def build_model(config: ExperimentConfig, task: TwoStepTask, seeds: list[int]) -
     )
 
 
-def model_input_size(config: ExperimentConfig, task: TwoStepTask) -> int:
-    """The observation, less the cue's context bits when ``cue_input`` is off."""
-    if config.task.kind == "episodic-two-step" and not config.model.cue_input:
-        return task.observation_size - config.task.context_bits
-    return task.observation_size
+def build_memory(config: ExperimentConfig, task: TwoStepTask, batch_shape: tuple[int, ...],
+                 value_size: int, device: torch.device | str = "cpu") -> DND | None:
+    """One empty DND per episode when the task has a memory schedule and the model
+    retrieves; else None."""
+    if task.memory_capacity == 0 or config.model.retrieval == "off":
+        return None
+    return DND(batch_shape, capacity=task.memory_capacity, key_size=task.key_size,
+               value_size=value_size, retrieval=config.model.retrieval, k=config.model.knn_k,
+               temperature=config.model.knn_temperature, device=device,
+               detach_values=config.model.detach_stored_values)
 
 
 def play(model: RecurrentActorCritic, task: TwoStepTask, config: ExperimentConfig,
          generators: list[torch.Generator], batch_size: int,
          record_internals: bool = False) -> Rollout:
-    """Run ``batch_size`` episodes per seed; keep the graph if grad is enabled."""
+    """Run ``batch_size`` episodes per seed; keep the graph if grad is enabled.
+
+    The task says which key to read memory with before each step and which key to
+    store each step's cell state under (:meth:`~twostep.tasks.TwoStepTask.read_key`,
+    :meth:`~twostep.tasks.TwoStepTask.write_key`); this loop only follows it.
+    """
     S, B, T = model.n_seeds, batch_size, task.trials
     device = model.weight.device
     observation = task.reset((S, B), generators)
+    if observation.shape[-1] != model.input_size:
+        raise TwostepError(f"the task's observation is {observation.shape[-1]} wide, "
+                           f"the network takes {model.input_size}")
     action_noise = draw_uniform(generators, (S, B), T).to(device)
     hidden, cell = model.initial_state(B)
-    width = model.input_size
-
-    episodic = config.task.kind == "episodic-two-step"
-    retrieval = config.model.retrieval
-    memory = None
-    if episodic and retrieval != "off":
-        from twostep.memory import DND
-
-        memory = DND((S, B), capacity=task.config.uncued_trials, key_size=config.task.context_bits,
-                     value_size=model.hidden_size, retrieval=retrieval, k=config.model.knn_k,
-                     temperature=config.model.knn_temperature, device=device,
-                     detach_values=config.model.detach_stored_values)
+    memory = build_memory(config, task, (S, B), model.hidden_size, device)
 
     log_probs, entropies, values, rewards, outcomes = [], [], [], [], []
-    hiddens, gates, retrieved = [], [], []
+    observations, hiddens, gates, retrieved = [], [], [], []
     for t in range(T):
+        if record_internals:
+            observations.append(observation)
         reinstated = None
         read_index = None
-        if memory is not None and task.is_cued(t):
-            retrieval_result = memory.read(task.cue(t))
+        query = task.read_key(t) if memory is not None else None
+        if query is not None:
+            retrieval_result = memory.read(query)
             reinstated = retrieval_result.value
             read_index = retrieval_result.index
-        step = model.cell_step(observation[..., :width], hidden, cell, reinstated)
+        step = model.cell_step(observation, hidden, cell, reinstated)
         hidden, cell = step.hidden, step.cell
-        if memory is not None and 1 <= t <= task.config.uncued_trials:
-            # the cell state that has just taken in trial t-1's outcome
-            memory.write(task.context_of(t - 1), step.cell_before_reinstatement)
+        key = task.write_key(t) if memory is not None else None
+        if key is not None:
+            memory.write(key, step.cell_before_reinstatement)
         logits, value = model.heads(hidden)
         choice = sample_actions(logits.detach(), action_noise[..., t])
         log_pi = torch.log_softmax(logits, dim=-1)
@@ -118,6 +133,7 @@ def play(model: RecurrentActorCritic, task: TwoStepTask, config: ExperimentConfi
 
     internals = {}
     if record_internals:
+        internals["observation"] = torch.stack(observations, dim=2)
         internals["hidden"] = torch.stack(hiddens, dim=2)
         internals["retrieved_trial"] = torch.stack(retrieved, dim=-1)
         if gates:

@@ -30,7 +30,7 @@ from gymnasium import spaces
 
 from twostep.config import TaskConfig, load_experiment
 from twostep.errors import TwostepError
-from twostep.tasks import EpisodicTwoStepTask, TwoStepTask
+from twostep.tasks import TwoStepTask, make_task
 
 ConfigLike = TaskConfig | str | Path
 
@@ -43,10 +43,8 @@ def task_config(config: ConfigLike) -> TaskConfig:
 
 
 def build_task(config: TaskConfig) -> TwoStepTask:
-    """The package's batched task for ``config.kind``."""
-    if config.kind == "episodic-two-step":
-        return EpisodicTwoStepTask(config)
-    return TwoStepTask(config)
+    """The package's batched task for ``config.kind`` (:func:`twostep.tasks.make_task`)."""
+    return make_task(config)
 
 
 def observation_space(task: TwoStepTask) -> spaces.Box:

@@ -37,6 +37,7 @@ from gymnasium.vector.utils import batch_space
 from twostep.envs.single import ConfigLike, build_task, observation_space, seed_from, task_config
 from twostep.errors import TwostepError
 from twostep.logs import EPISODIC_COLUMNS, TRIAL_COLUMNS
+from twostep.seeding import generators
 
 
 class TwoStepVectorEnv(VectorEnv):
@@ -76,7 +77,7 @@ class TwoStepVectorEnv(VectorEnv):
             if len(seed) != self.num_envs:
                 raise TwostepError(f"{len(seed)} seeds for {self.num_envs} environments")
             super().reset(seed=int(seed[0]))
-            self._generator = [torch.Generator().manual_seed(int(s)) for s in seed]
+            self._generator = generators([int(s) for s in seed], stream=0)
         observation = self.task.reset((self.num_envs,), self._generator)
         self._started, self._autoreset = True, False
         return observation.numpy(), {}

@@ -43,11 +43,24 @@ zeros on uncued trials (and after the last trial).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import torch
 
 from twostep.config import TaskConfig
 from twostep.errors import TwostepError
-from twostep.tasks.two_step import GeneratorLike, TrialOutcome, TwoStepTask, draw_uniform
+from twostep.seeding import GeneratorLike, draw_uniform
+from twostep.tasks.two_step import TrialOutcome, TwoStepTask
+
+
+@dataclass
+class EpisodicTrialOutcome(TrialOutcome):
+    """A trial of the episodic task: :class:`TrialOutcome`'s fields, then ``cued``
+    (0/1) and ``cue_trial`` (the uncued trial whose context is the cue, -1 when none),
+    each ``[*batch]``."""
+
+    cued: torch.Tensor
+    cue_trial: torch.Tensor
 
 
 def _sample_without_replacement(uniform: torch.Tensor, n_values: int) -> torch.Tensor:
@@ -86,18 +99,23 @@ class EpisodicTwoStepTask(TwoStepTask):
     >>> outcome, obs = task.step(torch.zeros(4, dtype=torch.long))
     """
 
-    def __init__(self, config: TaskConfig, device: torch.device | str = "cpu"):
+    def __init__(self, config: TaskConfig, device: torch.device | str = "cpu",
+                 show_cue: bool = True):
         if config.kind != "episodic-two-step":
             raise TwostepError(f"EpisodicTwoStepTask needs task kind 'episodic-two-step', "
                                f"not '{config.kind}'")
         super().__init__(config, device)
         self.context_bits = config.context_bits
         self.uncued_trials = config.uncued_trials
+        self.show_cue = show_cue
+        self.memory_capacity = self.uncued_trials
+        self.key_size = self.context_bits
 
     @property
     def observation_size(self) -> int:
-        """Vanilla input (6) + cued flag (1) + cue context (``context_bits``)."""
-        return super().observation_size + 1 + self.context_bits
+        """Vanilla input (6) + cued flag (1) + cue context (``context_bits``, only if
+        ``show_cue``: without it the agent sees that a trial is cued, not which context)."""
+        return super().observation_size + 1 + (self.context_bits if self.show_cue else 0)
 
     # ------------------------------------------------------------------ episode
     def _draw_extra(self, generator: GeneratorLike) -> None:
@@ -136,7 +154,7 @@ class EpisodicTwoStepTask(TwoStepTask):
         self.states = torch.full_like(self.choices, -1)
         self.rewards = torch.full((*self.batch_shape, self.trials), -1.0, device=self.device)
 
-    def step(self, choice: torch.Tensor) -> tuple[TrialOutcome, torch.Tensor]:
+    def step(self, choice: torch.Tensor) -> tuple[EpisodicTrialOutcome, torch.Tensor]:
         """Play one trial: ``choice`` ``[*batch]`` -> outcome (with ``cued``, ``cue_trial``),
         next observation."""
         t = self.trial
@@ -146,9 +164,10 @@ class EpisodicTwoStepTask(TwoStepTask):
         self.rewards[..., t] = outcome.reward
         cued = torch.full(self.batch_shape, int(self.is_cued(t)), dtype=torch.long,
                           device=self.device)
-        outcome.cued = cued
-        outcome.cue_trial = self.cue_trials[..., t].clone()
-        return outcome, observation
+        episodic = EpisodicTrialOutcome(**{f.name: getattr(outcome, f.name)
+                                           for f in fields(outcome)},
+                                        cued=cued, cue_trial=self.cue_trials[..., t].clone())
+        return episodic, observation
 
     def _reward(self, state: torch.Tensor, good: torch.Tensor, t: int) -> torch.Tensor:
         """Fresh draw on uncued trials; on cued ones the recalled trial's reward when
@@ -165,8 +184,19 @@ class EpisodicTwoStepTask(TwoStepTask):
         obs = super()._observation(previous)
         if self.trial < self.trials and self.is_cued(self.trial):
             obs[..., 6] = 1.0
-            obs[..., 7:] = self.cues[..., self.trial, :]
+            if self.show_cue:
+                obs[..., 7:] = self.cues[..., self.trial, :]
         return obs
+
+    # ------------------------------------------------------------------ memory schedule
+    def read_key(self, step: int) -> torch.Tensor | None:
+        """The cue of a cued trial queries memory before the step that chooses on it."""
+        return self.cue(step) if self.is_cued(step) else None
+
+    def write_key(self, step: int) -> torch.Tensor | None:
+        """Step ``t`` (``1 <= t <= U``) has just taken in uncued trial ``t-1``'s outcome:
+        its cell state is stored under trial ``t-1``'s context."""
+        return self.context_of(step - 1) if 1 <= step <= self.uncued_trials else None
 
     # ------------------------------------------------------------------ helpers
     def is_cued(self, trial: int) -> bool:
@@ -191,4 +221,4 @@ class EpisodicTwoStepTask(TwoStepTask):
             raise TwostepError(f"trial {trial} is outside 0..{self.trials - 1}")
 
 
-__all__ = ["EpisodicTwoStepTask"]
+__all__ = ["EpisodicTrialOutcome", "EpisodicTwoStepTask"]

@@ -30,46 +30,22 @@ import torch
 
 from twostep.config import TaskConfig
 from twostep.errors import TwostepError
-
-GeneratorLike = torch.Generator | Sequence[torch.Generator]
-
-
-def draw_uniform(generator: GeneratorLike, batch_shape: Sequence[int], *tail: int) -> torch.Tensor:
-    """Uniform [0, 1) draws of shape ``[*batch_shape, *tail]`` on the CPU.
-
-    With a list of generators, row ``i`` of the leading batch dimension comes from
-    ``generator[i]``, so each row's stream does not depend on the others.
-    """
-    batch_shape = tuple(batch_shape)
-    if isinstance(generator, torch.Generator):
-        return torch.rand(*batch_shape, *tail, generator=generator)
-    if len(generator) != batch_shape[0]:
-        raise TwostepError(
-            f"{len(generator)} generators for a leading batch dimension of {batch_shape[0]}"
-        )
-    return torch.stack([torch.rand(*batch_shape[1:], *tail, generator=g) for g in generator])
+from twostep.seeding import GeneratorLike, draw_uniform
 
 
 @dataclass
 class TrialOutcome:
-    """What happened on one trial of every episode in the batch; each field ``[*batch]``.
-
-    ``cued`` and ``cue_trial`` are filled by the episodic task only (``cue_trial``
-    is -1 on uncued trials).
-    """
+    """What happened on one trial of every episode in the batch; each field ``[*batch]``."""
 
     choice: torch.Tensor
     state: torch.Tensor
     common: torch.Tensor
     reward: torch.Tensor
     good_state: torch.Tensor
-    cued: torch.Tensor | None = None
-    cue_trial: torch.Tensor | None = None
 
     def columns(self) -> dict[str, torch.Tensor]:
-        """The non-empty fields, by name."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {name: value for name, value in values.items() if value is not None}
+        """Every field, by name, in the order of the trial table's columns."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class TwoStepTask:
@@ -105,6 +81,18 @@ class TwoStepTask:
         self.good_state = self._good_state_sequence(noise[..., 0])
         self.trial = 0
         return self._observation(None)
+
+    @property
+    def transition_uniform(self) -> torch.Tensor:
+        """``[*batch, trials]``: the uniform draw each trial's transition compares with
+        ``common_prob`` (common when below it)."""
+        return self._transition_noise
+
+    @property
+    def reward_uniform(self) -> torch.Tensor:
+        """``[*batch, trials]``: the uniform draw each trial's reward compares with the
+        reached state's reward probability (rewarded when below it)."""
+        return self._reward_noise
 
     def _draw_extra(self, generator: GeneratorLike) -> None:
         """Hook for subclasses that need more per-episode randomness."""
@@ -152,11 +140,20 @@ class TwoStepTask:
         obs[..., 5] = self.trial / self.trials
         return obs
 
+    # ------------------------------------------------------------------ memory schedule
+    # Network step ``t`` takes in trial ``t-1``'s outcome and chooses on trial ``t``.
+    memory_capacity = 0
+    """Most entries an episode writes to episodic memory (none on this task)."""
 
-def make_task(config: TaskConfig, device: torch.device | str = "cpu") -> TwoStepTask:
-    """The task named by ``config.kind``."""
-    if config.kind == "two-step":
-        return TwoStepTask(config, device)
-    from twostep.tasks.episodic import EpisodicTwoStepTask
+    key_size = 0
+    """Width of a memory key (none on this task)."""
 
-    return EpisodicTwoStepTask(config, device)
+    def read_key(self, step: int) -> torch.Tensor | None:
+        """``[*batch, key_size]``: the query to read memory with before step ``step``, or None."""
+        return None
+
+    def write_key(self, step: int) -> torch.Tensor | None:
+        """``[*batch, key_size]``: the key under which step ``step``'s cell state is stored,
+        or None when that step writes nothing."""
+        return None
+

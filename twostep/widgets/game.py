@@ -26,9 +26,10 @@ import pandas as pd
 import torch
 import traitlets
 
+from twostep.analysis import CONDITION_SHORT, CONDITIONS
 from twostep.config import TaskConfig
 from twostep.plots import PALETTE
-from twostep.published import CONDITION_SHORT, CONDITIONS, IDEAL_OBSERVER_WANG_REWARD, WANG2018_STAY
+from twostep.published import IDEAL_OBSERVER_WANG_REWARD, WANG2018_STAY
 from twostep.tasks import TwoStepTask
 
 HERE = Path(__file__).resolve().parent
@@ -43,8 +44,8 @@ def draw_games(config: TaskConfig, games: int, generator: torch.Generator) -> li
     task = TwoStepTask(config)
     task.reset((games,), generator)
     return [{"good_state": task.good_state[g].tolist(),
-             "transition_uniform": task._transition_noise[g].tolist(),
-             "reward_uniform": task._reward_noise[g].tolist()} for g in range(games)]
+             "transition_uniform": task.transition_uniform[g].tolist(),
+             "reward_uniform": task.reward_uniform[g].tolist()} for g in range(games)]
 
 
 class TwoStepGame(anywidget.AnyWidget):
