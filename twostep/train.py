@@ -144,17 +144,18 @@ def train(config: ExperimentConfig, state: TrainState | None = None,
     while state.update < total:
         rows = update_step(state, config, task)
         check_finite_losses(rows, state.update, config.train.lr)
-        if state.update == first_update + 1 and progress:
-            message = budget_message(time.perf_counter() - started,
-                                     config.train.updates - state.update)
-            if message:
-                tqdm.write(message, file=sys.stderr)
         elapsed = seconds_before + time.perf_counter() - started
         for row in rows:
             row["seconds"] = round(elapsed, 3)
         state.metrics.extend(rows)
         if on_update is not None:
             on_update(state)
+        if state.update == first_update + 1 and progress:
+            # after on_update, so that a checkpoint it writes exists when the message
+            # (which says Ctrl-C keeps it) appears
+            message = budget_message(elapsed - seconds_before, config.train.updates - state.update)
+            if message:
+                tqdm.write(message, file=sys.stderr)
         reward = sum(r["reward"] for r in rows) / len(rows)
         done = state.update - first_update
         steps_per_s = done * config.train.batch_size * len(rows) * task.trials / max(
