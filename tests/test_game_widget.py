@@ -68,8 +68,8 @@ def package_tables(config: TaskConfig, games: int, seed: int, choices: torch.Ten
 
 def games_of(task: TwoStepTask) -> list[dict]:
     return [{"good_state": task.good_state[g].tolist(),
-             "transition_uniform": task._transition_noise[g].tolist(),
-             "reward_uniform": task._reward_noise[g].tolist()}
+             "transition_uniform": task.transition_uniform[g].tolist(),
+             "reward_uniform": task.reward_uniform[g].tolist()}
             for g in range(task.batch_shape[0])]
 
 
@@ -127,9 +127,9 @@ def test_the_browser_game_compares_probabilities_in_float32_like_the_task(tmp_pa
              "good": torch.tensor(config.reward_prob_good, dtype=torch.float32),
              "bad": torch.tensor(config.reward_prob_bad, dtype=torch.float32)}
         below = {k: torch.nextafter(v, torch.tensor(0.0)) for k, v in p.items()}
-        task._transition_noise[0, :4] = torch.stack([p["common"], below["common"]] * 2)
-        task._reward_noise[0, :4] = torch.stack([p["good"], below["good"], p["bad"], below["bad"]])
-        task._reward_noise[0, 4:] = torch.stack([p["bad"], below["bad"], p["good"], below["good"]])
+        task.transition_uniform[0, :4] = torch.stack([p["common"], below["common"]] * 2)
+        task.reward_uniform[0, :4] = torch.stack([p["good"], below["good"], p["bad"], below["bad"]])
+        task.reward_uniform[0, 4:] = torch.stack([p["bad"], below["bad"], p["good"], below["good"]])
     choices = torch.tensor([[0, 1, 1, 0, 1, 0, 0, 1]])
     expected = package_tables(config, 1, 0, choices, edit=at_the_edges)
     task = TwoStepTask(config)
