@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,7 +268,8 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu"
 # ---------------------------------------------------------------------- train
 def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
           device: str | torch.device = "auto", progress: bool = True,
-          stop_after: int | None = None) -> pd.DataFrame:
+          stop_after: int | None = None,
+          on_update: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Train ``config.train.seeds`` networks; return the metrics table.
 
     Args:
@@ -276,6 +278,8 @@ def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
         resume: continue from ``run_dir/checkpoint.pt``; the config must match.
         stop_after: stop (with a checkpoint) after this many updates in total, as
             an interruption would; used to test resuming.
+        on_update: called with the number of updates done after each one (a progress
+            report for a caller that shows its own, e.g. :mod:`twostep.parallel`).
 
     A second process training or evaluating in ``run_dir`` at the same time is
     refused (:func:`twostep.safe_io.folder_lock`); files in ``run_dir`` that the tool
@@ -287,11 +291,12 @@ def train(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
     if run_dir.exists() and not run_dir.is_dir():
         raise TwostepError(f"{run_dir} is a file; a run needs a folder (choose another --out)")
     with folder_lock(run_dir):
-        return _train(config, run_dir, resume, device, progress, stop_after)
+        return _train(config, run_dir, resume, device, progress, stop_after, on_update)
 
 
 def _train(config: ExperimentConfig, run_dir: Path, resume: bool, device: torch.device,
-           progress: bool, stop_after: int | None) -> pd.DataFrame:
+           progress: bool, stop_after: int | None,
+           on_update: Callable[[int], None] | None = None) -> pd.DataFrame:
     config_path = run_dir / "config.yaml"
     has_run = (run_dir / "checkpoint.pt").exists()
     if resume:
@@ -343,6 +348,8 @@ def _train(config: ExperimentConfig, run_dir: Path, resume: bool, device: torch.
             time.perf_counter() - started, 1e-9)
         bar.set_postfix(reward=f"{reward:.1f}", steps_s=f"{steps_per_s:,.0f}")
         bar.update(1)
+        if on_update is not None:
+            on_update(state.update)
     bar.close()
     if state.update == first_update:
         save_checkpoint(state, config, run_dir)
@@ -446,7 +453,8 @@ def run_dir_for(config: ExperimentConfig, root: str | Path | None = None) -> Pat
 
 
 def train_or_load(config: ExperimentConfig, root: str | Path | None = None, device="auto",
-                  progress: bool = True) -> tuple[Path, pd.DataFrame]:
+                  progress: bool = True, on_update: Callable[[int], None] | None = None
+                  ) -> tuple[Path, pd.DataFrame]:
     """Train once per configuration; later calls load the finished run.
 
     A changed config trains afresh while an unchanged one is read back; an
@@ -458,5 +466,5 @@ def train_or_load(config: ExperimentConfig, root: str | Path | None = None, devi
     with folder_lock(run_dir, wait=True):
         if not is_finished(run_dir):
             train(config, run_dir, resume=(run_dir / "checkpoint.pt").exists(), device=device,
-                  progress=progress)
+                  progress=progress, on_update=on_update)
     return run_dir, pd.read_csv(run_dir / "metrics.csv")
