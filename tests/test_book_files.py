@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -195,3 +197,21 @@ def test_a_notebook_own_cell_limit_is_the_same_for_nbmake_and_the_book(path):
     book = metadata.get("mystnb", {}).get("execution_timeout")
     assert nbmake == book, f"{path.name}: nbmake allows {nbmake} s per cell, the book {book} s"
     assert nbmake is None or DEFAULT_CELL_LIMIT < nbmake <= TRAINING_CELL_LIMIT
+
+
+def test_the_publishing_workflow_is_a_valid_github_workflow():
+    """GitHub's workflow schema (vendored by check-jsonschema: no network) accepts pages.yml."""
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         str(ROOT / ".github" / "workflows" / "pages.yml")],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_published_site_carries_its_own_javascript():
+    """The workflow installs book/package-lock.json before building, as CI does."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    steps = [step.get("run", "") for step in workflow["jobs"]["build"]["steps"]]
+    npm = next(i for i, run in enumerate(steps) if "npm ci --prefix book" in run)
+    build = next(i for i, run in enumerate(steps) if "jupyter-book build book" in run)
+    assert npm < build
