@@ -31,6 +31,7 @@ Usage, from the repository root, after ``jupyter-book build book``::
 
     python scripts/check_book_in_browser.py                   # chapter 1
     python scripts/check_book_in_browser.py --all             # the intro and every chapter
+    python scripts/check_book_in_browser.py --all --no-screenshots   # the same checks, faster
     python scripts/check_book_in_browser.py notebooks/02_a2c_lstm.html intro.html
 
 For each page ``P`` it writes ``P.png`` (the first 1280 x 2000 pixels, what a reader sees
@@ -246,9 +247,10 @@ def save_screenshots(browser: str, url: str, folder: Path, name: str) -> list[Pa
     return [first, *tiles]
 
 
-def check_page(browser: str, server: Server, build: Path, page: str, shots: Path,
+def check_page(browser: str, server: Server, build: Path, page: str, shots: Path | None,
                need_figure: bool = True) -> list[str]:
-    """Screenshots of one page, and what is wrong with it (empty when nothing).
+    """Screenshots of one page (none when ``shots`` is None), and what is wrong with it
+    (empty when nothing).
 
     ``need_figure``: a notebook page must show at least one figure even if its build has none.
     """
@@ -298,9 +300,12 @@ def check_page(browser: str, server: Server, build: Path, page: str, shots: Path
             problems.append(f"{page}: figure {src} is not an image ({len(body)} bytes)")
 
     name = page.removesuffix(".html").replace("/", "__")
+    summary = f"{page}: title {squash(rendered.title)!r}, {len(rendered.images)} figure(s) in outputs"
+    if shots is None:
+        print(summary)
+        return problems
     files = save_screenshots(browser, url, shots, name)
-    print(f"{page}: title {squash(rendered.title)!r}, {len(rendered.images)} figure(s) in "
-          f"outputs, {len(files) - 1} tile(s); screenshots: {files[0]} "
+    print(f"{summary}, {len(files) - 1} tile(s); screenshots: {files[0]} "
           f"(and {name}-1.png ... {name}-{len(files) - 1}.png)")
     return problems
 
@@ -474,6 +479,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the built HTML (default: book/_build/html)")
     parser.add_argument("--out", type=Path, default=ROOT / "book" / "_build" / "screenshots",
                         help="where screenshots go (default: book/_build/screenshots)")
+    parser.add_argument("--no-screenshots", action="store_true",
+                        help="check the pages without saving the page screenshots (faster; "
+                        "the game and slider screenshots are still saved)")
     args = parser.parse_args(argv)
     try:
         if not (args.build / "index.html").is_file():
@@ -489,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         problems = []
         with Server(args.build) as server, tempfile.TemporaryDirectory(prefix="chromium-") as profile:
             for page in pages:
-                problems += check_page(browser, server, args.build, page, args.out,
+                problems += check_page(browser, server, args.build, page,
+                                       None if args.no_screenshots else args.out,
                                        need_figure=page in named)
             driver = start_driver(browser, profile)
             try:

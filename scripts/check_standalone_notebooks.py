@@ -15,7 +15,10 @@ the wheel stands in for it.
 Usage, from the repository root::
 
     python scripts/check_standalone_notebooks.py                       # every notebook
-    python scripts/check_standalone_notebooks.py notebooks/0[1-4]_*.ipynb
+    python scripts/check_standalone_notebooks.py notebooks/0[1-4]_*.ipynb --jobs 2
+
+Each cell may run ``--timeout`` seconds, or what the notebook's own metadata allows
+(``execution.timeout``, as nbmake reads it).
 
 Exit status: 0 when every notebook runs, 1 when one fails, 2 on bad input or a failed setup.
 """
@@ -23,6 +26,7 @@ Exit status: 0 when every notebook runs, 1 when one fails, 2 on bad input or a f
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -30,6 +34,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,8 +81,15 @@ def make_venv(venv: Path, wheel: Path) -> Path:
     return python
 
 
+def cell_timeout(notebook: Path, default: int) -> int:
+    """The notebook's own per-cell limit (``metadata.execution.timeout``), else ``default``."""
+    metadata = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    return int(metadata.get("execution", {}).get("timeout", default))
+
+
 def execute_alone(notebook: Path, python: Path, timeout: int) -> tuple[bool, float, str]:
     """Execute a copy of ``notebook`` in an empty folder; (passed, seconds, last error line)."""
+    timeout = cell_timeout(notebook, timeout)
     folder = Path(tempfile.mkdtemp(prefix=f"{notebook.stem}-"))
     shutil.copy(notebook, folder / notebook.name)
     env = {k: v for k, v in os.environ.items()
@@ -101,14 +113,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="notebooks to run (default: every notebook in notebooks/)")
-    parser.add_argument("--timeout", type=int, default=600, help="per-cell limit, seconds")
+    parser.add_argument("--timeout", type=int, default=300,
+                        help="per-cell limit, seconds, where a notebook sets none")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="notebooks executed at once (each kernel uses one core)")
     parser.add_argument("--venv", type=Path,
                         help="reuse this environment (made by an earlier run) instead of a new one")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     missing = [str(p) for p in notebooks if p.suffix != ".ipynb" or not p.is_file()]
-    if missing or args.timeout < 1:
-        problem = f"no such notebook: {', '.join(missing)}" if missing else "--timeout must be >= 1"
+    if missing or args.timeout < 1 or args.jobs < 1:
+        problem = (f"no such notebook: {', '.join(missing)}" if missing
+                   else "--timeout and --jobs must be >= 1")
         print(f"error: {problem}", file=sys.stderr)
         return 2
 
@@ -125,12 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"environment ready in {time.monotonic() - started:.0f} s")
 
-    failed = 0
-    for notebook in notebooks:
+    def execute(notebook: Path) -> bool:
         passed, seconds, error = execute_alone(notebook.resolve(), python, args.timeout)
-        failed += not passed
         print(f"{notebook.name}: {'ok' if passed else 'FAILED'} in {seconds:.0f} s"
               + ("" if passed else f": {error}"), flush=True)
+        return passed
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each job waits on a kernel
+        failed = sum(not passed for passed in pool.map(execute, notebooks))
     if not failed:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(notebooks) - failed} of {len(notebooks)} notebooks ran standalone "

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,48 @@ def test_no_notebook_captures_output_in_an_ipywidgets_output_widget(path):
     used = [name for name in ("widgets.Output(", "interact(", "interactive(", "interact_manual(")
             if name in code]
     assert not used, f"{path.name} uses {used}: draw the view with twostep.widgets instead"
+
+
+# A stalled cell must fail within minutes. Every cell gets DEFAULT_CELL_LIMIT seconds; a
+# chapter that trains may allow its cells up to TRAINING_CELL_LIMIT, in its own metadata.
+DEFAULT_CELL_LIMIT = 300
+TRAINING_CELL_LIMIT = 600
+
+
+def _nbmake_timeout() -> int:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    found = re.findall(r"--nbmake-timeout=(\d+)", pyproject)
+    assert len(found) == 1, "pyproject.toml should set --nbmake-timeout once"
+    return int(found[0])
+
+
+def test_the_default_cell_limit_is_a_few_minutes_for_nbmake_and_the_book_alike():
+    assert _nbmake_timeout() == _config()["execute"]["timeout"] == DEFAULT_CELL_LIMIT
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_a_notebook_own_cell_limit_is_the_same_for_nbmake_and_the_book(path):
+    """nbmake reads ``metadata.execution.timeout``, the book ``metadata.mystnb.execution_timeout``."""
+    metadata = json.loads(path.read_text(encoding="utf-8"))["metadata"]
+    nbmake = metadata.get("execution", {}).get("timeout")
+    book = metadata.get("mystnb", {}).get("execution_timeout")
+    assert nbmake == book, f"{path.name}: nbmake allows {nbmake} s per cell, the book {book} s"
+    assert nbmake is None or DEFAULT_CELL_LIMIT < nbmake <= TRAINING_CELL_LIMIT
+
+
+def test_the_publishing_workflow_is_a_valid_github_workflow():
+    """GitHub's workflow schema (vendored by check-jsonschema: no network) accepts pages.yml."""
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         str(ROOT / ".github" / "workflows" / "pages.yml")],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_published_site_carries_its_own_javascript():
+    """The workflow installs book/package-lock.json before building, as CI does."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    steps = [step.get("run", "") for step in workflow["jobs"]["build"]["steps"]]
+    npm = next(i for i, run in enumerate(steps) if "npm ci --prefix book" in run)
+    build = next(i for i, run in enumerate(steps) if "jupyter-book build book" in run)
+    assert npm < build

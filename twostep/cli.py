@@ -129,7 +129,8 @@ def cmd_reproduce(args) -> None:
 
     args.on_interrupt = ("finished runs and the last checkpoint of an unfinished one are kept; "
                          "run the same command again to continue")
-    reproduce(Path(args.out), device=args.device, experiments=args.experiments)
+    reproduce(Path(args.out), device=args.device, experiments=args.experiments,
+              processes=args.processes)
 
 
 def cmd_bench(args) -> None:
@@ -202,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--experiments", nargs="+", default=None,
                    help="subset of bundled experiments (default: all)")
+    p.add_argument("--processes", type=_positive, default=None,
+                   help="runs trained at once on the CPU (default: one per core)")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("bench", parents=debug,

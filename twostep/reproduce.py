@@ -15,6 +15,7 @@ import pandas as pd
 
 from twostep.analysis import PANELS, stay_probabilities
 from twostep.config import load_experiment
+from twostep.parallel import train_or_load_many
 from twostep.published import (
     PANEL_SOURCES,
     PUBLISHED_ERROR_FOR_PANEL,
@@ -28,11 +29,14 @@ from twostep.safe_io import check_output_folder, claim, write_owned
 
 
 def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = None,
-              runs_root: Path | None = None, progress: bool = True) -> pd.DataFrame:
+              runs_root: Path | None = None, progress: bool = True,
+              processes: int | None = None) -> pd.DataFrame:
     """Train/evaluate every experiment; write figures and ``summary.csv`` into ``out``.
 
     ``experiments`` (names or YAML paths) limits the run; an experiment that no
-    :data:`PANEL_SOURCES` entry names is compared with Wang 2018 on all trials.
+    :data:`PANEL_SOURCES` entry names is compared with Wang 2018 on all trials. The runs
+    not trained yet train side by side in up to ``processes`` processes (default: one per
+    core; see :func:`twostep.parallel.train_or_load_many`).
     """
     import matplotlib.pyplot as plt
 
@@ -41,10 +45,11 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
     out = check_output_folder(out)
     claim(out, ["summary.csv", "timings.csv", "learning_curves.png"])  # fail before training
     names = experiments or list(dict.fromkeys(s.experiment for s in PANEL_SOURCES))
+    configs = {config.name: config for config in map(load_experiment, names)}
+    train_or_load_many(configs, root=runs_root, device=device, processes=processes,
+                       progress=progress)
     tables, timings, curves = [], [], {}
-    for name in names:
-        config = load_experiment(name)
-        name = config.name
+    for name, config in configs.items():
         started = time.perf_counter()
         run_dir, metrics = train_or_load(config, root=runs_root, device=device, progress=progress)
         curves[name] = metrics

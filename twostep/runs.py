@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -149,7 +150,8 @@ def load_snapshot(run_dir: str | Path, update: int, device: str | torch.device =
 # ---------------------------------------------------------------------- one run folder
 def train_run(config: ExperimentConfig, run_dir: str | Path, resume: bool = False,
               device: str | torch.device = "auto", progress: bool = True,
-              stop_after: int | None = None) -> pd.DataFrame:
+              stop_after: int | None = None,
+              on_update: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Train into a run folder, checkpointing as it goes; return the metrics table.
 
     Args:
@@ -158,6 +160,8 @@ def train_run(config: ExperimentConfig, run_dir: str | Path, resume: bool = Fals
         resume: continue from ``run_dir/checkpoint.pt``; the config must match.
         stop_after: stop (with a checkpoint) after this many updates in total, as
             an interruption would.
+        on_update: called with the number of updates done after each one (a progress
+            report for a caller that shows its own, e.g. :mod:`twostep.parallel`).
 
     A second process training or evaluating in ``run_dir`` at the same time is
     refused (:func:`twostep.safe_io.folder_lock`); files in ``run_dir`` that the tool
@@ -169,11 +173,12 @@ def train_run(config: ExperimentConfig, run_dir: str | Path, resume: bool = Fals
     if run_dir.exists() and not run_dir.is_dir():
         raise TwostepError(f"{run_dir} is a file; a run needs a folder (choose another --out)")
     with folder_lock(run_dir):
-        return _train_run(config, run_dir, resume, device, progress, stop_after)
+        return _train_run(config, run_dir, resume, device, progress, stop_after, on_update)
 
 
 def _train_run(config: ExperimentConfig, run_dir: Path, resume: bool, device: torch.device,
-               progress: bool, stop_after: int | None) -> pd.DataFrame:
+               progress: bool, stop_after: int | None,
+               on_update: Callable[[int], None] | None) -> pd.DataFrame:
     has_run = (run_dir / "checkpoint.pt").exists()
     if resume:
         if not has_run:
@@ -201,6 +206,8 @@ def _train_run(config: ExperimentConfig, run_dir: Path, resume: bool, device: to
         if snapshot_every and (state.update % snapshot_every == 0
                                or state.update == config.train.updates):
             save_snapshot(state, run_dir)
+        if on_update is not None:
+            on_update(state.update)
 
     state, metrics = train(config, state, progress=progress, max_updates=stop_after,
                            on_update=keep_now_and_then)
@@ -232,7 +239,8 @@ def run_dir_for(config: ExperimentConfig, root: str | Path | None = None) -> Pat
 
 
 def train_or_load(config: ExperimentConfig, root: str | Path | None = None, device="auto",
-                  progress: bool = True) -> tuple[Path, pd.DataFrame]:
+                  progress: bool = True, on_update: Callable[[int], None] | None = None
+                  ) -> tuple[Path, pd.DataFrame]:
     """Train once per configuration; later calls load the finished run.
 
     A changed config trains afresh while an unchanged one is read back; an
@@ -244,7 +252,7 @@ def train_or_load(config: ExperimentConfig, root: str | Path | None = None, devi
     with folder_lock(run_dir, wait=True):
         if not is_finished(run_dir):
             train_run(config, run_dir, resume=(run_dir / "checkpoint.pt").exists(),
-                      device=device, progress=progress)
+                      device=device, progress=progress, on_update=on_update)
     return run_dir, pd.read_csv(run_dir / "metrics.csv")
 
 

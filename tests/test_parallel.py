@@ -1,0 +1,56 @@
+"""Training several runs at once, in worker processes."""
+
+import pytest
+import torch
+
+from twostep.config import load_experiment
+from twostep.errors import TwostepError
+from twostep.parallel import train_or_load_many
+from twostep.runs import read_checkpoint, train_or_load
+
+
+@pytest.fixture
+def tiny_pair():
+    """Two different tiny experiments (an incremental and an episodic one)."""
+    shrink = dict(seeds=2, episodes=24, batch_size=4, checkpoint_every=2, eval_episodes=5)
+    return {
+        "wang": load_experiment("wang2018").with_overrides(**shrink),
+        "episodic": load_experiment("ritter2018-episodic").with_overrides(
+            **shrink, snapshot_every=None),
+    }
+
+
+def _weights(run_dir):
+    return read_checkpoint(run_dir)["model"]
+
+
+def test_runs_trained_in_workers_are_bitwise_the_runs_trained_alone_and_then_cached(
+        tmp_path, tiny_pair):
+    together = train_or_load_many(tiny_pair, tmp_path / "together", processes=2,
+                                  progress=False)
+    assert list(together) == list(tiny_pair)
+    for label, config in tiny_pair.items():
+        alone_dir, alone_metrics = train_or_load(config, tmp_path / "alone", progress=False)
+        run_dir, metrics = together[label]
+        for name, tensor in _weights(alone_dir).items():
+            assert torch.equal(tensor, _weights(run_dir)[name]), (label, name)
+        assert metrics.drop(columns="seconds").equals(alone_metrics.drop(columns="seconds"))
+
+    stamps = {label: (run_dir / "checkpoint.pt").stat().st_mtime_ns
+              for label, (run_dir, _) in together.items()}
+    again = train_or_load_many(tiny_pair, tmp_path / "together", processes=2, progress=False)
+    for label, (run_dir, metrics) in again.items():
+        assert (run_dir / "checkpoint.pt").stat().st_mtime_ns == stamps[label]
+        assert metrics.equals(together[label][1])
+
+
+def test_a_failing_worker_is_reported_as_one_clear_error(tmp_path, tiny_pair):
+    (tmp_path / "blocker").write_text("a file where a run folder must go")
+    broken = {"wang": tiny_pair["wang"], "episodic": tiny_pair["episodic"]}
+    with pytest.raises(TwostepError, match="training"):
+        train_or_load_many(broken, tmp_path / "blocker", processes=2, progress=False)
+
+
+def test_zero_processes_is_refused(tmp_path, tiny_pair):
+    with pytest.raises(TwostepError, match="at least 1"):
+        train_or_load_many(tiny_pair, tmp_path, processes=0, progress=False)

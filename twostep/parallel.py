@@ -1,0 +1,120 @@
+"""Train several runs at once: one process per run, one core each.
+
+An update is a long chain of small tensor operations run at Python speed, so one run keeps
+one core busy and no more. Extra torch threads inside one process do not help at the book's
+batch sizes, and stall when the cores are shared; two one-thread processes give about twice
+the throughput of one. :func:`train_or_load_many` therefore trains the runs that are not
+finished in up to ``processes`` worker processes (each with one torch thread) and shows one
+progress bar per run in the caller, which is where a notebook shows them.
+
+Each run is trained by :func:`twostep.runs.train_or_load`, with its lock, checkpoints and
+resume, so a run trained here is bitwise the run trained alone in a one-thread process.
+Stopping the call (Ctrl-C, or a notebook's stop button) stops the workers; the next call
+resumes every run from its last checkpoint. On a GPU the runs train one after another in the
+calling process, which holds the device.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queue_module
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from twostep.config import ExperimentConfig
+from twostep.devices import resolve_device
+from twostep.errors import TwostepError
+from twostep.runs import is_finished, run_dir_for, train_or_load
+
+# How often the caller looks at its workers when none of them has reported, in seconds.
+POLL_SECONDS = 0.5
+
+
+def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path | None = None,
+                       device: str | torch.device = "auto", processes: int | None = None,
+                       progress: bool = True) -> dict[str, tuple[Path, pd.DataFrame]]:
+    """:func:`~twostep.runs.train_or_load` for each config, training the missing runs in parallel.
+
+    Args:
+        configs: ``{label: config}``; the labels name the progress bars and the result.
+        root: where runs are cached, as for ``train_or_load``.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; runs train in parallel only on the CPU.
+        processes: most workers at once (default: one per core, at most one per run).
+
+    Returns:
+        ``{label: (run_dir, metrics)}`` in the order of ``configs``.
+    """
+    device = resolve_device(device)
+    if processes is not None and processes < 1:
+        raise TwostepError(f"processes must be at least 1, got {processes}")
+    pending = {label: config for label, config in configs.items()
+               if not is_finished(run_dir_for(config, root))}
+    workers = min(len(pending), processes or os.cpu_count() or 1)
+    if pending and device.type == "cpu" and workers > 1:
+        _train_in_workers(pending, root, workers, progress)
+    return {label: train_or_load(config, root, device=device, progress=progress)
+            for label, config in configs.items()}
+
+
+def _train_in_workers(configs: dict[str, ExperimentConfig], root: str | Path | None,
+                      workers: int, progress: bool) -> None:
+    """Train ``configs`` in ``workers`` spawned processes; report progress; stop them all on error."""
+    context = multiprocessing.get_context("spawn")  # fork is unsafe once torch has threads
+    reports = context.Queue()
+    bars = {label: tqdm(total=config.train.updates, desc=label, unit="update", disable=not progress)
+            for label, config in configs.items()}
+    waiting = list(configs)
+    running: dict[str, multiprocessing.process.BaseProcess] = {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < workers:
+                label = waiting.pop(0)
+                folder = run_dir_for(configs[label], root).parent  # as the caller resolves it
+                running[label] = context.Process(
+                    target=_train_one, args=(label, configs[label], folder, reports),
+                    name=f"twostep-train-{label}", daemon=True)
+                running[label].start()
+            try:
+                kind, label, value = reports.get(timeout=POLL_SECONDS)
+            except queue_module.Empty:
+                for label, worker in running.items():
+                    if worker.exitcode is not None:  # died without a word (killed, out of memory)
+                        raise TwostepError(f"training {label} stopped: its process exited with "
+                                           f"code {worker.exitcode}") from None
+                continue
+            if kind == "update":
+                bars[label].update(value - bars[label].n)
+            elif kind == "error":
+                raise TwostepError(f"training {label} failed: {value}")
+            elif kind == "done":
+                bars[label].update(bars[label].total - bars[label].n)  # also when loaded
+                bars[label].close()
+                running.pop(label).join()
+    finally:
+        for worker in running.values():
+            worker.terminate()
+        for worker in running.values():
+            worker.join()
+        for bar in bars.values():
+            bar.close()
+        reports.close()
+
+
+def _train_one(label: str, config: ExperimentConfig, root: str | Path | None,
+               reports: multiprocessing.Queue) -> None:
+    """Worker: train one run on the CPU with one thread, reporting each update."""
+    torch.set_num_threads(1)
+    try:
+        train_or_load(config, root, device="cpu", progress=False,
+                      on_update=lambda done: reports.put(("update", label, done)))
+    except TwostepError as error:
+        reports.put(("error", label, str(error)))
+    except BaseException as error:  # reported whole: the caller prints it as one line
+        reports.put(("error", label, f"{type(error).__name__}: {error}"))
+    else:
+        reports.put(("done", label, None))
