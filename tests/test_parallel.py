@@ -1,12 +1,15 @@
 """Training several runs at once, in worker processes."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from twostep.config import load_experiment
 from twostep.errors import TwostepError
-from twostep.parallel import train_or_load_many
-from twostep.runs import read_checkpoint, train_or_load
+from twostep.parallel import _next_to_start, train_or_load_many
+from twostep.runs import read_checkpoint, run_dir_for, train_or_load
 
 
 @pytest.fixture
@@ -54,3 +57,22 @@ def test_a_failing_worker_is_reported_as_one_clear_error(tmp_path, tiny_pair):
 def test_zero_processes_is_refused(tmp_path, tiny_pair):
     with pytest.raises(TwostepError, match="at least 1"):
         train_or_load_many(tiny_pair, tmp_path, processes=0, progress=False)
+
+
+def test_a_run_another_process_is_training_is_started_last(tmp_path, tiny_pair):
+    """Two notebooks executing at once train different runs instead of waiting on each other."""
+    held = run_dir_for(tiny_pair["wang"], tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom twostep.safe_io import folder_lock\n"
+         "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)",
+         str(held)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        waiting = list(tiny_pair)
+        assert waiting[0] == "wang"
+        assert _next_to_start(waiting, tiny_pair, tmp_path) == "episodic"
+        assert _next_to_start(waiting, tiny_pair, tmp_path) == "wang"  # then it waits its turn
+        assert _next_to_start(waiting, tiny_pair, tmp_path) is None
+    finally:
+        holder.kill()
+        holder.wait()

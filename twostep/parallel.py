@@ -30,6 +30,7 @@ from twostep.config import ExperimentConfig
 from twostep.devices import resolve_device
 from twostep.errors import TwostepError
 from twostep.runs import is_finished, run_dir_for, train_or_load
+from twostep.safe_io import folder_lock
 
 # How often the caller looks at its workers when none of them has reported, in seconds.
 POLL_SECONDS = 0.5
@@ -73,7 +74,9 @@ def _train_in_workers(configs: dict[str, ExperimentConfig], root: str | Path | N
     try:
         while waiting or running:
             while waiting and len(running) < workers:
-                label = waiting.pop(0)
+                label = _next_to_start(waiting, configs, root)
+                if label is None:  # the rest were finished by another process meanwhile
+                    break
                 folder = run_dir_for(configs[label], root).parent  # as the caller resolves it
                 running[label] = context.Process(
                     target=_train_one, args=(label, configs[label], folder, reports),
@@ -103,6 +106,26 @@ def _train_in_workers(configs: dict[str, ExperimentConfig], root: str | Path | N
         for bar in bars.values():
             bar.close()
         reports.close()
+
+
+def _next_to_start(waiting: list[str], configs: dict[str, ExperimentConfig],
+                   root: str | Path | None) -> str | None:
+    """Take the next run to start from ``waiting``: one that no other process is training,
+    if any (so that two notebooks executing at once train different runs rather than wait
+    for each other), else the first (its worker waits for the other process, then loads).
+    Runs another process has finished meanwhile are dropped; None when none is left."""
+    waiting[:] = [label for label in waiting if not is_finished(run_dir_for(configs[label], root))]
+    for label in waiting:
+        try:
+            with folder_lock(run_dir_for(configs[label], root)):  # free: nobody trains it now
+                pass
+        except TwostepError:
+            continue
+        except OSError:  # no folder for it (its worker will say why, in one line)
+            pass
+        waiting.remove(label)
+        return label
+    return waiting.pop(0) if waiting else None
 
 
 def _train_one(label: str, config: ExperimentConfig, root: str | Path | None,
