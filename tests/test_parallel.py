@@ -1,7 +1,10 @@
 """Training several runs at once, in worker processes."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -21,6 +24,18 @@ def tiny_pair():
         "episodic": load_experiment("ritter2018-episodic").with_overrides(
             **shrink, snapshot_every=None),
     }
+
+
+def _group_empties(group: int, within: float) -> bool:
+    """Whether every process of ``group`` is gone within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _weights(run_dir):
@@ -76,3 +91,37 @@ def test_a_run_another_process_is_training_is_started_last(tmp_path, tiny_pair):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, tiny_pair):
+    """Ctrl-C in a terminal signals the whole process group: one line, exit 130, no worker
+    left behind, checkpoints kept; the same command then finishes the runs."""
+    paths = []
+    for label, config in tiny_pair.items():
+        longer = config.with_overrides(episodes=800).with_changes(name=f"tiny-{label}")
+        paths.append(tmp_path / f"{label}.yaml")
+        paths[-1].write_text(longer.to_yaml())
+    command = [sys.executable, "-m", "twostep", "reproduce", "--experiments", *map(str, paths),
+               "--out", "results", "--processes", "2"]
+    env = {**os.environ, "TWOSTEP_RUNS": str(tmp_path / "runs")}
+
+    def restore_ctrl_c():  # a shell's background job ignores SIGINT; a terminal's does not
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=restore_ctrl_c)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "runs").glob("*/checkpoint.pt")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    messages = [line for line in err.replace("\r", "\n").splitlines() if line.strip() and "%|" not in line]
+    assert process.returncode == 130, err[-2000:]
+    assert messages[-1].startswith("interrupted:") and "Traceback" not in err and "leaked" not in err
+    assert _group_empties(process.pid, within=15), "a worker outlived the interrupted caller"
+
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "results" / "summary.csv").is_file()

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue as queue_module
+import threading
 from collections.abc import Mapping
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +33,7 @@ from twostep.errors import TwostepError
 from twostep.runs import is_finished, run_dir_for, train_or_load
 from twostep.safe_io import folder_lock
 
-# How often the caller looks at its workers when none of them has reported, in seconds.
+# How long the caller waits for a word from its workers before it looks again, in seconds.
 POLL_SECONDS = 0.5
 
 
@@ -64,13 +65,18 @@ def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path
 
 def _train_in_workers(configs: dict[str, ExperimentConfig], root: str | Path | None,
                       workers: int, progress: bool) -> None:
-    """Train ``configs`` in ``workers`` spawned processes; report progress; stop them all on error."""
+    """Train ``configs`` in ``workers`` spawned processes; report progress; stop them all on error.
+
+    Each worker reports on its own pipe (no shared queue, so nothing is left to clean up
+    when a worker is stopped halfway): ``("update", n)`` after each update, then ``("done",
+    None)``, ``("error", message)`` or ``("interrupted", None)``. A pipe closed without a
+    last word means its process died (killed, out of memory).
+    """
     context = multiprocessing.get_context("spawn")  # fork is unsafe once torch has threads
-    reports = context.Queue()
     bars = {label: tqdm(total=config.train.updates, desc=label, unit="update", disable=not progress)
             for label, config in configs.items()}
     waiting = list(configs)
-    running: dict[str, multiprocessing.process.BaseProcess] = {}
+    running: dict[str, tuple[multiprocessing.process.BaseProcess, Connection]] = {}
     try:
         while waiting or running:
             while waiting and len(running) < workers:
@@ -78,34 +84,42 @@ def _train_in_workers(configs: dict[str, ExperimentConfig], root: str | Path | N
                 if label is None:  # the rest were finished by another process meanwhile
                     break
                 folder = run_dir_for(configs[label], root).parent  # as the caller resolves it
-                running[label] = context.Process(
-                    target=_train_one, args=(label, configs[label], folder, reports),
-                    name=f"twostep-train-{label}", daemon=True)
-                running[label].start()
-            try:
-                kind, label, value = reports.get(timeout=POLL_SECONDS)
-            except queue_module.Empty:
-                for label, worker in running.items():
-                    if worker.exitcode is not None:  # died without a word (killed, out of memory)
-                        raise TwostepError(f"training {label} stopped: its process exited with "
-                                           f"code {worker.exitcode}") from None
-                continue
-            if kind == "update":
-                bars[label].update(value - bars[label].n)
-            elif kind == "error":
-                raise TwostepError(f"training {label} failed: {value}")
-            elif kind == "done":
-                bars[label].update(bars[label].total - bars[label].n)  # also when loaded
-                bars[label].close()
-                running.pop(label).join()
+                receive, send = context.Pipe(duplex=False)
+                worker = context.Process(target=_train_one, args=(configs[label], folder, send),
+                                         name=f"twostep-train-{label}", daemon=True)
+                worker.start()
+                send.close()  # the worker holds the sending end now
+                running[label] = worker, receive
+            by_pipe = {receive: label for label, (_, receive) in running.items()}
+            for receive in wait(list(by_pipe), timeout=POLL_SECONDS):
+                label = by_pipe[receive]
+                try:
+                    kind, value = receive.recv()
+                except EOFError:
+                    worker = running[label][0]
+                    worker.join(timeout=5)
+                    raise TwostepError(f"training {label} stopped: its process exited with "
+                                       f"code {worker.exitcode}") from None
+                if kind == "update":
+                    bars[label].update(value - bars[label].n)
+                elif kind == "interrupted":  # Ctrl-C in a terminal reaches the workers too
+                    raise KeyboardInterrupt
+                elif kind == "error":
+                    raise TwostepError(f"training {label} failed: {value}")
+                elif kind == "done":
+                    bars[label].update(bars[label].total - bars[label].n)  # also when loaded
+                    bars[label].close()
+                    worker, receive = running.pop(label)
+                    receive.close()
+                    worker.join()
     finally:
-        for worker in running.values():
+        for worker, _ in running.values():
             worker.terminate()
-        for worker in running.values():
+        for worker, receive in running.values():
             worker.join()
+            receive.close()
         for bar in bars.values():
             bar.close()
-        reports.close()
 
 
 def _next_to_start(waiting: list[str], configs: dict[str, ExperimentConfig],
@@ -128,16 +142,25 @@ def _next_to_start(waiting: list[str], configs: dict[str, ExperimentConfig],
     return waiting.pop(0) if waiting else None
 
 
-def _train_one(label: str, config: ExperimentConfig, root: str | Path | None,
-               reports: multiprocessing.Queue) -> None:
-    """Worker: train one run on the CPU with one thread, reporting each update."""
+def _train_one(config: ExperimentConfig, root: str | Path | None, report: Connection) -> None:
+    """Worker: train one run on the CPU with one thread, reporting each update on ``report``."""
     torch.set_num_threads(1)
+    # tqdm's default lock holds a process-shared semaphore, which a worker stopped halfway
+    # would leave behind (a warning at exit); this process shows no bar, so a thread lock does.
+    tqdm.set_lock(threading.RLock())
     try:
         train_or_load(config, root, device="cpu", progress=False,
-                      on_update=lambda done: reports.put(("update", label, done)))
+                      on_update=lambda done: report.send(("update", done)))
+        last_word = ("done", None)
+    except KeyboardInterrupt:
+        last_word = ("interrupted", None)
     except TwostepError as error:
-        reports.put(("error", label, str(error)))
+        last_word = ("error", str(error))
     except BaseException as error:  # reported whole: the caller prints it as one line
-        reports.put(("error", label, f"{type(error).__name__}: {error}"))
-    else:
-        reports.put(("done", label, None))
+        last_word = ("error", f"{type(error).__name__}: {error}")
+    try:
+        report.send(last_word)
+    except OSError:  # the caller is gone (stopped); nothing is left to tell
+        pass
+    finally:
+        report.close()
