@@ -8,7 +8,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from twostep.config import load_experiment  # noqa: E402
+from twostep.core.config import load_experiment  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from twostep.tasks import TrialOutcome, TwoStepTask
+from twostep.core.tasks import TrialOutcome, TwoStepTask
 
 
 def play_random_choices(task: TwoStepTask, batch_shape, generator, choice_seed: int = 1) -> TrialOutcome:

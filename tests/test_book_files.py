@@ -169,7 +169,7 @@ def test_no_notebook_captures_output_in_an_ipywidgets_output_widget(path):
     code = "\n".join(_text(cell) for cell in _code_cells(path))
     used = [name for name in ("widgets.Output(", "interact(", "interactive(", "interact_manual(")
             if name in code]
-    assert not used, f"{path.name} uses {used}: draw the view with twostep.widgets instead"
+    assert not used, f"{path.name} uses {used}: draw the view with twostep.interfaces.widgets instead"
 
 
 # A stalled cell must fail within minutes. Every cell gets DEFAULT_CELL_LIMIT seconds; a

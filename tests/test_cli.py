@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from twostep.cli import main
+from twostep.interfaces.cli import main
 
 
 def run_cli(*args, cwd=None):
@@ -39,8 +39,9 @@ def test_train_evaluate_analyze_end_to_end(tmp_path, tiny_yaml, capsys):
 
 
 def test_train_resume_continues_a_stopped_run(tmp_path, tiny_yaml):
-    from twostep.config import load_experiment
-    from twostep.runs import read_checkpoint, train_run
+    from twostep.core.config import load_experiment
+    from twostep.runs.checkpoints import read_checkpoint
+    from twostep.runs.store import train_run
 
     run_dir = tmp_path / "run"
     train_run(load_experiment(tiny_yaml), run_dir, device="cpu", progress=False, stop_after=1)

@@ -1,6 +1,6 @@
 import pytest
 
-from twostep.config import bundled_experiments, load_experiment, parse_experiment
+from twostep.core.config import bundled_experiments, load_experiment, parse_experiment
 from twostep.errors import TwostepError
 
 
@@ -76,7 +76,7 @@ def test_with_changes_replaces_fields_and_validates():
 
 
 def test_options_left_at_their_defaults_keep_a_runs_cache_key(tmp_path):
-    from twostep.runs import run_dir_for
+    from twostep.runs.store import run_dir_for
 
     config = load_experiment("ritter2018-episodic-fitted")
     same = config.with_changes(model={"detach_stored_values": False},

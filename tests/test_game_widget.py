@@ -1,7 +1,7 @@
 """The game in the browser plays the package's task and scores it like the package.
 
-The game's JavaScript (twostep/widgets/game.js) runs under node on the same draws and the
-same choices as :class:`TwoStepTask` and :func:`twostep.analysis.stay_probabilities`; trial
+The game's JavaScript (twostep/interfaces/widgets/game.js) runs under node on the same draws and the
+same choices as :class:`TwoStepTask` and :func:`twostep.analysis.stats.stay_probabilities`; trial
 tables and stay probabilities must agree exactly. Skipped where node is not installed.
 """
 
@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from twostep import analysis
-from twostep.config import TaskConfig
-from twostep.published import CONDITIONS
-from twostep.tasks import TwoStepTask
-from twostep.widgets import TwoStepGame, draw_games
-from twostep.widgets.game import trial_table
+from twostep.analysis import stats
+from twostep.analysis.published import CONDITIONS
+from twostep.core.config import TaskConfig
+from twostep.core.tasks import TwoStepTask
+from twostep.interfaces.widgets import TwoStepGame, draw_games
+from twostep.interfaces.widgets.game import trial_table
 
-GAME_JS = Path(__file__).resolve().parents[1] / "twostep" / "widgets" / "game.js"
+GAME_JS = Path(__file__).resolve().parents[1] / "twostep" / "interfaces" / "widgets" / "game.js"
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
@@ -79,7 +79,7 @@ def rule_of(config: TaskConfig) -> dict:
 
 
 def same_stay(from_js: list[dict], table: list[dict]) -> None:
-    ours = analysis.stay_probabilities(trial_table(table)).set_index("condition")
+    ours = stats.stay_probabilities(trial_table(table)).set_index("condition")
     assert [row["condition"] for row in from_js] == list(CONDITIONS)
     for row in from_js:
         expected = ours.loc[row["condition"]]

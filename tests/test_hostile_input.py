@@ -1,6 +1,6 @@
 """Hostile input and concurrent use: every failure one line, nothing the user wrote lost.
 
-Most cases call :func:`twostep.cli.main` in this process (fast); subprocesses only
+Most cases call :func:`twostep.interfaces.cli.main` in this process (fast); subprocesses only
 where the behaviour needs a second process: locks, signals, Ctrl-C during imports.
 """
 
@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 import torch
 
-from twostep.cli import main
-from twostep.config import load_experiment
+from twostep.core.config import load_experiment
 from twostep.errors import TwostepError
-from twostep.runs import train_run
-from twostep.safe_io import MANIFEST, folder_lock
+from twostep.files.locks import folder_lock
+from twostep.files.owned import MANIFEST
+from twostep.interfaces.cli import main
+from twostep.runs.store import train_run
 
 TINY = ("name: tiny\ntask: {kind: two-step, trials: 20}\nmodel: {hidden_size: 8}\n"
         "train: {seeds: 2, episodes: 8, batch_size: 4, checkpoint_every: 1, eval_episodes: 3}\n")
@@ -138,7 +139,7 @@ def test_an_interrupted_evaluate_leaves_the_earlier_table_intact(run_copy, capsy
 
 
 def test_interrupted_training_says_how_to_resume(tmp_path, tiny_yaml, capsys, monkeypatch):
-    import twostep.train as train_module
+    import twostep.core.train as train_module
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
@@ -323,9 +324,9 @@ def test_a_learning_rate_that_trains_to_nan_stops_with_one_line(tmp_path, capsys
 
 
 def test_an_enormous_budget_announces_its_time_and_resumes(tmp_path, capsys, monkeypatch):
-    import twostep.guards as guards
+    import twostep.core.train as train_module
 
-    monkeypatch.setattr(guards, "SLOW_BUDGET_SECONDS", 0.0)  # "enormous" on any machine
+    monkeypatch.setattr(train_module, "SLOW_BUDGET_SECONDS", 0.0)  # "enormous" on any machine
     path = tmp_path / "long.yaml"
     path.write_text(TINY.replace("episodes: 8", f"episodes: {10**15}"))
     config = load_experiment(path)
@@ -403,7 +404,7 @@ def test_analyze_stops_a_ten_megabyte_line_at_once(tmp_path, capsys):
 
 # ---------------------------------------------------------------- the one handler
 def test_an_unexpected_failure_is_one_line_unless_debug_is_asked_for(capsys, monkeypatch):
-    import twostep.cli as cli_module
+    import twostep.interfaces.cli as cli_module
 
     def broken(args):
         raise ValueError("something the code did not expect")
@@ -419,7 +420,7 @@ def test_an_unexpected_failure_is_one_line_unless_debug_is_asked_for(capsys, mon
 
 
 def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
-    import twostep.cli as cli_module
+    import twostep.interfaces.cli as cli_module
 
     def allocate(args):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: not "

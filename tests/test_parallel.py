@@ -9,10 +9,11 @@ import time
 import pytest
 import torch
 
-from twostep.config import load_experiment
+from twostep.core.config import load_experiment
 from twostep.errors import TwostepError
-from twostep.parallel import _next_to_start, train_or_load_many
-from twostep.runs import read_checkpoint, run_dir_for, train_or_load
+from twostep.runs.checkpoints import read_checkpoint
+from twostep.runs.parallel import _next_to_start, train_or_load_many
+from twostep.runs.store import run_dir_for, train_or_load
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_a_run_another_process_is_training_is_started_last(tmp_path, tiny_pair):
     """Two notebooks executing at once train different runs instead of waiting on each other."""
     held = run_dir_for(tiny_pair["wang"], tmp_path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom twostep.safe_io import folder_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom twostep.files.locks import folder_lock\n"
          "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)",
          str(held)], stdout=subprocess.PIPE, text=True)
     try:

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from twostep.bench import run_bench
-from twostep.reproduce import reproduce
+from twostep.runs.bench import run_bench
+from twostep.runs.reproduce import reproduce
 
 
 def test_reproduce_writes_figures_and_a_table_beside_the_published_values(tmp_path):
@@ -29,7 +29,7 @@ def test_bench_reports_a_ratio_against_the_naive_loop(capsys):
 
 
 def test_summary_flags_bars_within_the_published_error_bar():
-    from twostep.report import format_summary, panel_table
+    from twostep.analysis.report import format_summary, panel_table
 
     trials = pd.DataFrame({"seed": 0, "episode": 0, "trial": range(4), "choice": [0, 0, 1, 1],
                            "state": [0, 0, 1, 1], "common": 1, "reward": [1, 1, 0, 0],
@@ -43,7 +43,7 @@ def test_summary_flags_bars_within_the_published_error_bar():
 
 
 def test_every_incremental_panel_has_all_three_readings_and_one_headline():
-    from twostep.published import INCREMENTAL_READINGS, PANEL_SOURCES, reading_of
+    from twostep.analysis.published import INCREMENTAL_READINGS, PANEL_SOURCES, reading_of
 
     for panel in ("uncued_vs_previous", "cued_vs_previous"):
         rows = [s for s in PANEL_SOURCES if s.panel == panel]

@@ -2,12 +2,13 @@ import pandas as pd
 import pytest
 import torch
 
+from twostep.core.evaluation import evaluate
+from twostep.core.models import RecurrentActorCritic
+from twostep.core.rollout import Rollout, a2c_loss, discounted_returns
+from twostep.core.train import clip_grad_norm_per_seed, train
 from twostep.errors import TwostepError
-from twostep.evaluation import evaluate
-from twostep.models import RecurrentActorCritic
-from twostep.rollout import Rollout, a2c_loss, discounted_returns
-from twostep.runs import load_model, read_checkpoint, train_run
-from twostep.train import clip_grad_norm_per_seed, train
+from twostep.runs.checkpoints import load_model, read_checkpoint
+from twostep.runs.store import train_run
 
 
 def test_discounted_returns_match_the_recursion():
@@ -129,7 +130,7 @@ def test_evaluation_logs_every_test_trial(tmp_path, tiny_wang):
 
 
 def test_retrieval_can_be_lesioned_at_test_time(tmp_path):
-    from twostep.config import load_experiment
+    from twostep.core.config import load_experiment
 
     config = load_experiment("ritter2018-episodic").with_overrides(
         seeds=1, episodes=4, batch_size=4, eval_episodes=2)
@@ -156,7 +157,7 @@ def test_evaluation_refuses_zero_episodes(tmp_path, tiny_wang):
 
 
 def test_evaluation_returns_the_task_it_played_and_the_network_inputs(tmp_path):
-    from twostep.config import load_experiment
+    from twostep.core.config import load_experiment
 
     config = load_experiment("ritter2018-episodic").with_overrides(
         seeds=1, episodes=4, batch_size=4, eval_episodes=3)
@@ -171,7 +172,7 @@ def test_evaluation_returns_the_task_it_played_and_the_network_inputs(tmp_path):
 
 
 def _evaluate_in_subprocess(run_dir):
-    from twostep.runs import evaluate_or_load
+    from twostep.runs.store import evaluate_or_load
 
     return len(evaluate_or_load(run_dir))
 
@@ -187,8 +188,8 @@ def test_two_processes_can_ask_for_the_same_evaluation_at_once(tmp_path, tiny_wa
 
 
 def test_snapshots_along_training_are_kept_and_evaluated(tmp_path):
-    from twostep.config import load_experiment
-    from twostep.runs import evaluate_snapshots_or_load, snapshot_updates
+    from twostep.core.config import load_experiment
+    from twostep.runs.store import evaluate_snapshots_or_load, snapshot_updates
 
     config = load_experiment("ritter2018-episodic").with_overrides(
         seeds=1, episodes=12, batch_size=4, eval_episodes=2, snapshot_every=2)

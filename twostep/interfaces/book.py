@@ -1,0 +1,57 @@
+"""What every chapter of the book shares: one setup call and one figure style.
+
+>>> device, runs = book.setup()     # one thread, the device, where trained runs are cached
+
+The chapters build their figures with :func:`figure` (no pyplot, so nothing is shown
+twice and no global state changes), colour them from :data:`twostep.analysis.plots.PALETTE`
+and tidy their axes with :func:`twostep.analysis.plots.tidy_axes`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from matplotlib.figure import Figure
+
+from twostep.core.devices import resolve_device
+
+
+class Setup(NamedTuple):
+    """A chapter's device and the folder where its trained runs are cached."""
+
+    device: torch.device
+    runs: Path
+
+
+def runs_dir() -> Path:
+    """Where the chapters cache trained runs: ``$TWOSTEP_RUNS`` when set, else ``runs/`` at
+    the root of the book, one level above the ``notebooks`` folder the chapters execute in
+    (else ``runs/`` in the working directory, e.g. on Colab)."""
+    if os.environ.get("TWOSTEP_RUNS"):
+        return Path(os.environ["TWOSTEP_RUNS"])
+    here = Path.cwd()
+    return (here.parent if here.name == "notebooks" else here) / "runs"
+
+
+def setup(device: str = "auto", threads: int = 1, verbose: bool = True) -> Setup:
+    """One intra-op thread (per-step ops are tiny, and extra threads stall when cores are
+    shared), the device (CUDA when present, else the CPU: chosen once, here) and the
+    runs folder."""
+    torch.set_num_threads(threads)
+    resolved = resolve_device(device)
+    if verbose:
+        print(f"device: {resolved}")
+    return Setup(resolved, runs_dir())
+
+
+def figure(width: float, height: float, rows: int = 1, columns: int = 1, **subplots):
+    """A constrained-layout figure and its axes (one, or an array), every axes tidied."""
+    from twostep.analysis.plots import tidy_axes
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(rows, columns, **subplots)
+    tidy_axes(axes)
+    return fig, axes
