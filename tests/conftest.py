@@ -16,5 +16,5 @@ torch.set_num_threads(1)
 @pytest.fixture
 def tiny_wang():
     """The wang2018 experiment shrunk to 2 seeds x 6 updates of 4 episodes."""
-    return load_experiment("wang2018").with_overrides(
-        seeds=2, episodes=24, batch_size=4, checkpoint_every=2, eval_episodes=5)
+    return load_experiment("wang2018").with_changes(train=dict(
+        seeds=2, episodes=24, batch_size=4, checkpoint_every=2, eval_episodes=5))

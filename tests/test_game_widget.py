@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from twostep.analysis import stats
-from twostep.analysis.published import CONDITIONS
+from twostep.analysis.stats import CONDITIONS
 from twostep.core.config import TaskConfig
 from twostep.core.tasks import TwoStepTask
 from twostep.interfaces.widgets import TwoStepGame, draw_games

@@ -21,9 +21,9 @@ def tiny_pair():
     """Two different tiny experiments (an incremental and an episodic one)."""
     shrink = dict(seeds=2, episodes=24, batch_size=4, checkpoint_every=2, eval_episodes=5)
     return {
-        "wang": load_experiment("wang2018").with_overrides(**shrink),
-        "episodic": load_experiment("ritter2018-episodic").with_overrides(
-            **shrink, snapshot_every=None),
+        "wang": load_experiment("wang2018").with_changes(train=shrink),
+        "episodic": load_experiment("ritter2018-episodic").with_changes(train=dict(
+            **shrink, snapshot_every=None)),
     }
 
 
@@ -99,7 +99,7 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, tiny_p
     left behind, checkpoints kept; the same command then finishes the runs."""
     paths = []
     for label, config in tiny_pair.items():
-        longer = config.with_overrides(episodes=800).with_changes(name=f"tiny-{label}")
+        longer = config.with_changes(name=f"tiny-{label}", train={"episodes": 800})
         paths.append(tmp_path / f"{label}.yaml")
         paths[-1].write_text(longer.to_yaml())
     command = [sys.executable, "-m", "twostep", "reproduce", "--experiments", *map(str, paths),

@@ -43,13 +43,20 @@ def test_summary_flags_bars_within_the_published_error_bar():
 
 
 def test_every_incremental_panel_has_all_three_readings_and_one_headline():
-    from twostep.analysis.published import INCREMENTAL_READINGS, PANEL_SOURCES, reading_of
+    from twostep.analysis.published import HEADLINE_INCREMENTAL_READING, INCREMENTAL_READINGS, PANEL_SOURCES
 
     for panel in ("uncued_vs_previous", "cued_vs_previous"):
         rows = [s for s in PANEL_SOURCES if s.panel == panel]
-        assert sorted(reading_of(s) for s in rows) == sorted(INCREMENTAL_READINGS)
-        assert sum(s.reading == "headline" for s in rows) == 1
-    recalled = {reading_of(s): s for s in PANEL_SOURCES if s.panel == "cued_vs_recalled"}
+        assert sorted(s.reading for s in rows) == sorted(INCREMENTAL_READINGS)
+        assert [s.reading for s in rows if s.headline] == [HEADLINE_INCREMENTAL_READING]
+    recalled = {s.reading: s for s in PANEL_SOURCES if s.panel == "cued_vs_recalled"}
     assert set(recalled) == {"unfitted", "fitted"}
-    assert recalled["unfitted"].reading == "headline"
+    assert recalled["unfitted"].headline and not recalled["fitted"].headline
     assert "fitted" in recalled["fitted"].agent
+
+
+def test_every_published_panel_has_exactly_one_headline_row():
+    from twostep.analysis.published import PANEL_SOURCES, PUBLISHED_FOR_PANEL
+
+    headline_panels = [s.panel for s in PANEL_SOURCES if s.headline]
+    assert sorted(headline_panels) == sorted(PUBLISHED_FOR_PANEL)

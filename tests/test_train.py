@@ -108,7 +108,7 @@ def test_a_run_folder_is_never_overwritten(tmp_path, tiny_wang):
 def test_resume_with_a_different_config_is_refused(tmp_path, tiny_wang):
     train_run(tiny_wang, tmp_path / "run", progress=False, stop_after=2)
     with pytest.raises(TwostepError, match="different config"):
-        train_run(tiny_wang.with_overrides(lr=0.5), tmp_path / "run", resume=True, progress=False)
+        train_run(tiny_wang.with_changes(train=dict(lr=0.5)), tmp_path / "run", resume=True, progress=False)
 
 
 def test_missing_and_corrupt_checkpoints_raise_clear_errors(tmp_path, tiny_wang):
@@ -132,8 +132,8 @@ def test_evaluation_logs_every_test_trial(tmp_path, tiny_wang):
 def test_retrieval_can_be_lesioned_at_test_time(tmp_path):
     from twostep.core.config import load_experiment
 
-    config = load_experiment("ritter2018-episodic").with_overrides(
-        seeds=1, episodes=4, batch_size=4, eval_episodes=2)
+    config = load_experiment("ritter2018-episodic").with_changes(train=dict(
+        seeds=1, episodes=4, batch_size=4, eval_episodes=2))
     train_run(config, tmp_path / "run", progress=False)
     model, config = load_model(tmp_path / "run")
     with_memory = evaluate(model, config, record_internals=True).internals
@@ -159,8 +159,8 @@ def test_evaluation_refuses_zero_episodes(tmp_path, tiny_wang):
 def test_evaluation_returns_the_task_it_played_and_the_network_inputs(tmp_path):
     from twostep.core.config import load_experiment
 
-    config = load_experiment("ritter2018-episodic").with_overrides(
-        seeds=1, episodes=4, batch_size=4, eval_episodes=3)
+    config = load_experiment("ritter2018-episodic").with_changes(train=dict(
+        seeds=1, episodes=4, batch_size=4, eval_episodes=3))
     train_run(config, tmp_path / "run", progress=False)
     model, config = load_model(tmp_path / "run")
     result = evaluate(model, config, record_internals=True)
@@ -191,8 +191,8 @@ def test_snapshots_along_training_are_kept_and_evaluated(tmp_path):
     from twostep.core.config import load_experiment
     from twostep.runs.store import evaluate_snapshots_or_load, snapshot_updates
 
-    config = load_experiment("ritter2018-episodic").with_overrides(
-        seeds=1, episodes=12, batch_size=4, eval_episodes=2, snapshot_every=2)
+    config = load_experiment("ritter2018-episodic").with_changes(train=dict(
+        seeds=1, episodes=12, batch_size=4, eval_episodes=2, snapshot_every=2))
     train_run(config, tmp_path / "run", progress=False)
     assert snapshot_updates(tmp_path / "run") == [2, 3]  # every 2 updates, and the last
     trials = evaluate_snapshots_or_load(tmp_path / "run")

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from twostep.analysis.stats import CONDITION_SHORT, CONDITIONS
+from twostep.analysis.stats import CONDITION_SHORT, CONDITIONS, POOLED
 from twostep.errors import TwostepError
 
 OKABE_ITO = {
@@ -209,13 +209,13 @@ def _estimates(table: pd.DataFrame, terms: Sequence[str]) -> tuple[np.ndarray, n
                                                                     dict[str, np.ndarray]]:
     """Bar heights and error bars per term: mean and s.e.m. over seeds when the table has
     two or more seeds, else the pooled fit's estimate and standard error."""
-    seeds = table[table["seed"].astype(str) != "pooled"]
+    seeds = table[table["seed"].astype(str) != POOLED]
     dots = {term: seeds.loc[seeds["term"] == term, "estimate"].to_numpy() for term in terms}
     if seeds["seed"].nunique() >= 2:
         grouped = seeds.groupby("term")["estimate"]
         return (grouped.mean().reindex(terms).to_numpy(),
                 grouped.agg(_sem).reindex(terms).to_numpy(), dots)
-    pooled = table[table["seed"].astype(str) == "pooled"].set_index("term")
+    pooled = table[table["seed"].astype(str) == POOLED].set_index("term")
     if pooled.empty:
         pooled = table.set_index("term")
     return (pooled["estimate"].reindex(terms).to_numpy(), pooled["se"].reindex(terms).to_numpy(),
@@ -273,7 +273,7 @@ def lagged_weights(coefs: pd.DataFrame, ax: Axes | None = None,
     if weights.empty:
         raise TwostepError("lagged coefficient table: no trial-type weights")
     figure, ax = _axes(ax, (4.2, 3.2))
-    seeds = weights[weights["seed"].astype(str) != "pooled"]
+    seeds = weights[weights["seed"].astype(str) != POOLED]
     use_seeds = seeds["seed"].nunique() >= 2
     for condition in CONDITIONS:
         if use_seeds:
@@ -281,7 +281,7 @@ def lagged_weights(coefs: pd.DataFrame, ax: Axes | None = None,
             mean, error = rows.mean(), rows.agg(_sem)
         else:
             rows = weights[(weights["term"] == condition)
-                           & (weights["seed"].astype(str) == "pooled")]
+                           & (weights["seed"].astype(str) == POOLED)]
             if rows.empty:
                 rows = weights[weights["term"] == condition]
             rows = rows.set_index("lag").sort_index()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twostep.analysis.stats import CONDITION_LABELS, CONDITION_SHORT, CONDITIONS  # noqa: F401 (re-exported for now)
+from twostep.analysis.stats import CONDITIONS
 
 
 def _stay(rc: float, ru: float, uc: float, uu: float) -> dict[str, float]:
@@ -93,11 +93,15 @@ class PanelSource:
     retrieval: str | None = None
     """Memory rule at test time, if not the trained one (``"off"``: retrieval lesioned)."""
     agent: str = ""
-    reading: str = "headline"
-    """Which reading of the paper this row is: ``"headline"`` (the Wang panel, the
-    unfitted episodic panel, and the reading of "incremental" that the book argues
-    for), one of :data:`INCREMENTAL_READINGS`, or ``"fitted"`` (a variant with a
-    parameter chosen to match the very panel it is scored against)."""
+    reading: str = "unfitted"
+    """Which reading of the paper this row is: ``"unfitted"`` (no parameter chosen on the
+    published panel: the Wang panel, the episodic panel), one of
+    :data:`INCREMENTAL_READINGS`, or ``"fitted"`` (a variant with a parameter chosen to
+    match the very panel it is scored against)."""
+    headline: bool = False
+    """Whether this row is the book's headline for its panel: the Wang panel, the unfitted
+    episodic panel and, of the readings of "incremental", the one the book argues for
+    (:data:`HEADLINE_INCREMENTAL_READING`). One row per published panel."""
 
 
 INCREMENTAL_READINGS: dict[str, str] = {
@@ -119,12 +123,12 @@ _AGENT_OF_READING = {
 }
 
 PANEL_SOURCES: list[PanelSource] = [
-    PanelSource("wang2018", "all_vs_previous", agent="LSTM"),
+    PanelSource("wang2018", "all_vs_previous", agent="LSTM", headline=True),
     # Ritter 2018, the unfitted headline: 1-NN retrieval, fresh seeds 1000-1007
-    PanelSource(_EPISODIC, "cued_vs_recalled", agent="epLSTM with memory (1-NN)"),
+    PanelSource(_EPISODIC, "cued_vs_recalled", agent="epLSTM with memory (1-NN)", headline=True),
     # the three readings of the "incremental" panels, side by side
-    *(PanelSource(experiment, panel, retrieval, agent=agent,
-                  reading="headline" if reading == HEADLINE_INCREMENTAL_READING else reading)
+    *(PanelSource(experiment, panel, retrieval, agent=agent, reading=reading,
+                  headline=reading == HEADLINE_INCREMENTAL_READING)
       for reading, (experiment, retrieval, agent) in _AGENT_OF_READING.items()
       for panel in ("uncued_vs_previous", "cued_vs_previous")),
     # the calibrated variant: its temperature was chosen on the published episodic panel
@@ -133,15 +137,6 @@ PANEL_SOURCES: list[PanelSource] = [
 ]
 """Every published panel and the run that reproduces it (see :data:`twostep.analysis.stats.PANELS`).
 
-Rows whose ``reading`` is ``"headline"`` are the book's headline; the other readings of
-"incremental" carry their name (:data:`INCREMENTAL_READINGS`), and the calibrated
-variant is marked ``"fitted"``."""
-
-
-def reading_of(source: PanelSource) -> str:
-    """The reading a row stands for, naming the headline reading of "incremental" too."""
-    if source.reading != "headline":
-        return source.reading
-    if source.panel in ("uncued_vs_previous", "cued_vs_previous"):
-        return HEADLINE_INCREMENTAL_READING
-    return "unfitted" if source.panel == "cued_vs_recalled" else source.reading
+Each row names its reading (``"unfitted"``, a reading of "incremental" from
+:data:`INCREMENTAL_READINGS`, or ``"fitted"``) and whether it is the book's headline for
+its panel (one headline row per panel)."""

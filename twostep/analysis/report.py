@@ -23,7 +23,6 @@ from twostep.analysis.stats import (
     CONDITIONS,
     PANELS,
     POOLED,
-    _checked,
     corrected_regression,
     daw_regression,
     lagged_regression,
@@ -32,8 +31,8 @@ from twostep.analysis.stats import (
     stay_probabilities,
     summarize_stay,
 )
-
-_STAY_COLUMNS = ["seed", "episode", "trial", "choice", "common", "reward"]
+from twostep.trials.columns import STAY_COLUMNS
+from twostep.trials.read import checked_table
 
 
 def _number(value: Any) -> float | int | None:
@@ -104,7 +103,7 @@ def analyze(frame: pd.DataFrame, lags: int = 5) -> dict[str, Any]:
     Daw and corrected regressions) and ``lagged`` (Miller 2017 indices on the first
     panel's trials). Missing numbers (NaN) are ``None``.
     """
-    frame = _checked(frame, [*_STAY_COLUMNS, "state", "good_state"])
+    frame = checked_table(frame, [*STAY_COLUMNS, "state", "good_state"])
     episodic = "cued" in frame.columns
     summary: dict[str, Any] = {
         "table": {
@@ -301,8 +300,8 @@ def format_summary(summary: pd.DataFrame) -> str:
     lines = [f"{'reading':<24}{'agent':<40}{'panel':<20}{'cond':<6}{'ours':>6}{'sem':>6}"
              f"{'publ.':>7}{'diff':>7}  flags"]
     for row in summary.itertuples():
-        reading = getattr(row, "reading", "headline")
-        if getattr(row, "headline", reading == "headline"):
+        reading = getattr(row, "reading", "")
+        if getattr(row, "headline", False):
             reading = f"* {reading}"
         agent = getattr(row, "agent", "") or row.experiment
         flags = "".join(mark if getattr(row, column, False) else "." for mark, column in

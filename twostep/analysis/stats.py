@@ -1,6 +1,6 @@
 r"""Behavioural analyses of trial tables: stay probabilities and logistic regressions.
 
-Every function takes a trial table (one row per trial, see :mod:`twostep.trials`) and
+Every function takes a trial table (one row per trial, see :mod:`twostep.trials.columns`) and
 returns a tidy :class:`pandas.DataFrame`; nothing loops over trials in Python.
 
 **Reference trial.** A choice on trial :math:`t` is scored against a *reference trial*
@@ -67,6 +67,8 @@ import pandas as pd
 import statsmodels.api as sm
 
 from twostep.errors import TwostepError
+from twostep.trials.columns import KEY, STAY_COLUMNS
+from twostep.trials.read import checked_table
 
 CONDITIONS: tuple[str, ...] = (
     "rewarded_common",
@@ -92,9 +94,6 @@ CONDITION_SHORT: dict[str, str] = {
 }
 """Two-letter names for tight axes: Rewarded/Unrewarded, then Common/Uncommon."""
 
-KEY = ["seed", "episode", "trial"]
-"""A trial's identity: seed, episode and trial index."""
-
 REFERENCES = ("previous", "cue")
 TRIAL_SELECTIONS = ("all", "uncued", "cued")
 DAW_TERMS = ("intercept", "reward", "transition", "reward:transition")
@@ -102,7 +101,6 @@ CORRECTED_TERMS = (*DAW_TERMS, "correct")
 POOLED = "pooled"
 """The ``seed`` label of a fit to all seeds' trials together."""
 
-_STAY_COLUMNS = [*KEY, "choice", "common", "reward"]
 _REFERENCE_COLUMNS = ["choice", "state", "common", "reward"]
 
 PANELS: dict[str, dict[str, str]] = {
@@ -118,20 +116,6 @@ PANELS: dict[str, dict[str, str]] = {
 """The stay-probability panels, by name: which reference trial, which trials scored."""
 
 # ---------------------------------------------------------------------------- input
-def _checked(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """``frame`` with a fresh index, after checking it is a non-empty trial table."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TwostepError(f"expected a trial table (pandas DataFrame), got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise TwostepError(f"trial table: missing column(s) {', '.join(missing)}")
-    if frame.empty:
-        raise TwostepError("trial table: no trials")
-    if frame.duplicated(KEY).any():
-        raise TwostepError("trial table: some (seed, episode, trial) appear more than once")
-    return frame.reset_index(drop=True)
-
-
 def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise TwostepError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
@@ -186,8 +170,8 @@ def reference_trials(frame: pd.DataFrame, reference: str = "previous",
     ``choice == prev_choice``).
     """
     _check_choice("reference", reference, REFERENCES)
-    needed = _STAY_COLUMNS + ["state"] + (["cued", "cue_trial"] if reference == "cue" else [])
-    frame = _checked(frame, needed)
+    needed = STAY_COLUMNS + ["state"] + (["cued", "cue_trial"] if reference == "cue" else [])
+    frame = checked_table(frame, needed)
     scored = _select(frame, trials)
     if reference == "previous":
         target = scored["trial"] - 1
@@ -364,7 +348,7 @@ def corrected_regression(frame: pd.DataFrame, reference: str = "previous",
     trial that produced it.
     """
     _check_choice("good_state_of", good_state_of, ("reference", "current"))
-    _checked(frame, [*_STAY_COLUMNS, "good_state"])
+    checked_table(frame, [*STAY_COLUMNS, "good_state"])
     pairs = reference_trials(frame, reference, trials)
     good = pairs["prev_good_state" if good_state_of == "reference" else "good_state"]
     design = _daw_design(pairs)
@@ -383,7 +367,7 @@ def lagged_design(frame: pd.DataFrame, lags: int = 5, trials: str = "all") -> pd
     """
     if not isinstance(lags, int) or lags < 1:
         raise TwostepError(f"lags must be a positive integer, not {lags!r}")
-    frame = _checked(frame, _STAY_COLUMNS)
+    frame = checked_table(frame, STAY_COLUMNS)
     scored = _select(frame, trials)
     columns: dict[str, np.ndarray] = {}
     for lag in range(1, lags + 1):
@@ -451,7 +435,7 @@ def reward_per_episode(frame: pd.DataFrame) -> pd.DataFrame:
     ``reward_per_episode`` (mean over episodes of the summed reward),
     ``reward_per_100_trials`` and ``episodes``.
     """
-    frame = _checked(frame, [*KEY, "reward"])
+    frame = checked_table(frame, [*KEY, "reward"])
     selections = ["all"] + (["uncued", "cued"] if "cued" in frame.columns else [])
     tables = []
     for trials in selections:

@@ -179,11 +179,6 @@ class ExperimentConfig(_Strict):
             raise ValueError("retrieval needs the episodic-two-step task")
         return self
 
-    def with_overrides(self, **train_overrides) -> ExperimentConfig:
-        """:meth:`with_changes` of ``train`` fields, ignoring ``None`` values (unset options)."""
-        changes = {k: v for k, v in train_overrides.items() if v is not None}
-        return self.with_changes(train=changes) if changes else self
-
     def with_changes(self, name: str | None = None, **sections: dict) -> ExperimentConfig:
         """A validated copy with fields of whole sections replaced.
 

@@ -1,10 +1,11 @@
-"""What every chapter of the book shares: one setup call and one figure style.
+"""What every chapter of the book shares: one setup call.
 
 >>> device, runs = book.setup()     # one thread, the device, where trained runs are cached
 
-The chapters build their figures with :func:`figure` (no pyplot, so nothing is shown
-twice and no global state changes), colour them from :data:`twostep.analysis.plots.PALETTE`
-and tidy their axes with :func:`twostep.analysis.plots.tidy_axes`.
+The chapters build their figures as :class:`matplotlib.figure.Figure` objects (no pyplot,
+so nothing is shown twice and no global state changes), colour them from
+:data:`twostep.analysis.plots.PALETTE` and tidy their axes with
+:func:`twostep.analysis.plots.tidy_axes`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
-from matplotlib.figure import Figure
 
 from twostep.core.devices import resolve_device
 
@@ -46,12 +46,3 @@ def setup(device: str = "auto", threads: int = 1, verbose: bool = True) -> Setup
         print(f"device: {resolved}")
     return Setup(resolved, runs_dir())
 
-
-def figure(width: float, height: float, rows: int = 1, columns: int = 1, **subplots):
-    """A constrained-layout figure and its axes (one, or an array), every axes tidied."""
-    from twostep.analysis.plots import tidy_axes
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(rows, columns, **subplots)
-    tidy_axes(axes)
-    return fig, axes

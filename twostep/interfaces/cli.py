@@ -65,8 +65,10 @@ def cmd_train(args) -> None:
     from twostep.core.config import load_experiment
     from twostep.runs.store import train_run
 
-    config = load_experiment(args.experiment).with_overrides(seeds=args.seeds,
-                                                            episodes=args.episodes)
+    config = load_experiment(args.experiment)
+    changes = {k: v for k, v in (("seeds", args.seeds), ("episodes", args.episodes)) if v is not None}
+    if changes:
+        config = config.with_changes(train=changes)
     out = Path(args.out) if args.out else Path("runs") / config.name
     args.on_interrupt = f"the last checkpoint in {out} is kept; continue with --resume"
     metrics = train_run(config, out, resume=args.resume, device=args.device)

@@ -18,7 +18,6 @@ from twostep.analysis.published import (
     PUBLISHED_ERROR_FOR_PANEL,
     PUBLISHED_FOR_PANEL,
     PanelSource,
-    reading_of,
 )
 from twostep.analysis.report import format_summary, panel_table
 from twostep.analysis.stats import PANELS, stay_probabilities
@@ -55,13 +54,13 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
         run_dir, metrics = train_or_load(config, root=runs_root, device=device, progress=progress)
         curves[name] = metrics
         sources = [s for s in PANEL_SOURCES if s.experiment == name] or [
-            PanelSource(name, "all_vs_previous", agent=name)]
+            PanelSource(name, "all_vs_previous", agent=name, headline=True)]
         for source in sources:
             trials = evaluate_or_load(run_dir, retrieval=source.retrieval)
             table = panel_table(trials, name, source.panel)
             table.insert(2, "agent", source.agent)
-            table.insert(3, "reading", reading_of(source))
-            table.insert(4, "headline", source.reading == "headline")
+            table.insert(3, "reading", source.reading)
+            table.insert(4, "headline", source.headline)
             tables.append(table)
             spec = PANELS[source.panel]
             per_seed = stay_probabilities(trials, spec["reference"], spec["trials"])

@@ -1,12 +1,14 @@
-"""Building a trial table (:mod:`twostep.trials.columns`) from a batch of episodes.
+"""Building a trial table (:mod:`twostep.trials.columns`) from a batch of episodes, and back.
 
 :func:`trial_frame` reads any outcome object with tensor fields and a ``columns()``
 method (the tasks' :class:`~twostep.core.tasks.TrialOutcome`, say) without importing the
-tasks, so the trial layer sits below the science that fills it.
+tasks, so the trial layer sits below the science that fills it. :func:`column_tensor`
+turns a column of a table back into a ``[seeds, episodes, trials]`` tensor.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -14,6 +16,7 @@ import pandas as pd
 import torch
 
 from twostep.errors import TwostepError
+from twostep.trials.columns import KEY
 
 
 class Outcome(Protocol):
@@ -51,3 +54,21 @@ def trial_frame(outcomes: Sequence[Outcome], seeds: Sequence[int],
         columns[name] = stacked
     return pd.DataFrame({name: value.reshape(-1).cpu().long().numpy()
                          for name, value in columns.items()})
+
+
+def column_tensor(table: pd.DataFrame, column: str,
+                  shape: tuple[int, int, int] | None = None) -> torch.Tensor:
+    """One column of a trial table as a tensor ``[S, B, T]`` (seeds, episodes, trials): what
+    :func:`trial_frame` flattened, put back.
+
+    The rows are taken in seed, episode, trial order; ``shape`` defaults to the numbers of
+    distinct seeds, episodes and trials, which every seed and episode must fill.
+    """
+    ordered = table.sort_values(KEY, kind="stable")
+    if shape is None:
+        shape = tuple(int(ordered[name].nunique()) for name in KEY)
+    values = ordered[column].to_numpy()
+    if values.size != math.prod(shape):
+        raise TwostepError(f"trial table: {values.size:,} rows of {column!r} do not fill "
+                           f"[seeds, episodes, trials] = {list(shape)}")
+    return torch.tensor(values).view(shape)

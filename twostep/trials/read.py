@@ -1,4 +1,5 @@
-"""Reading a trial table from a CSV file someone hands us, checking every value.
+"""Reading a trial table from a CSV file someone hands us, checking every value; and the
+checks any function that takes a trial table in memory makes (:func:`checked_table`).
 
 A trial table (see :mod:`twostep.trials.columns`) is small integers: 0/1 flags, and
 non-negative seed, episode and trial numbers. :func:`read_trial_table` refuses
@@ -10,6 +11,7 @@ stops at once instead of after minutes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ import pandas as pd
 
 from twostep.errors import TwostepError
 from twostep.files.read import check_line_lengths
-from twostep.trials.columns import BINARY_COLUMNS, EPISODIC_COLUMNS, INDEX_COLUMNS, TRIAL_COLUMNS
+from twostep.trials.columns import BINARY_COLUMNS, EPISODIC_COLUMNS, INDEX_COLUMNS, KEY, TRIAL_COLUMNS
 
 MAX_LINE_BYTES = 4096
 """A trial row is a few dozen bytes; a header a few hundred."""
@@ -113,3 +115,18 @@ def read_trial_table(path: str | Path) -> pd.DataFrame:
     frame = check_trial_values(path, frame)
     check_complete(path, frame)
     return frame
+
+
+def checked_table(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with a fresh index, after checking it is a non-empty trial table that has
+    ``columns`` and no trial twice; :class:`TwostepError` with one line otherwise."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TwostepError(f"expected a trial table (pandas DataFrame), got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise TwostepError(f"trial table: missing column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise TwostepError("trial table: no trials")
+    if frame.duplicated(KEY).any():
+        raise TwostepError("trial table: some (seed, episode, trial) appear more than once")
+    return frame.reset_index(drop=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import torch
 
 from twostep.core.config import TaskConfig
-from twostep.core.seeding import draw_uniform  # re-exported for one release; import from twostep.core.seeding
 from twostep.core.tasks.episodic import EpisodicTrialOutcome, EpisodicTwoStepTask
 from twostep.core.tasks.two_step import TrialOutcome, TwoStepTask
 
@@ -20,5 +19,4 @@ def make_task(config: TaskConfig, device: torch.device | str = "cpu",
     return TwoStepTask(config, device)
 
 
-__all__ = ["EpisodicTrialOutcome", "EpisodicTwoStepTask", "TrialOutcome", "TwoStepTask",
-           "draw_uniform", "make_task"]
+__all__ = ["EpisodicTrialOutcome", "EpisodicTwoStepTask", "TrialOutcome", "TwoStepTask", "make_task"]

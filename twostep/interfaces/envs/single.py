@@ -42,11 +42,6 @@ def task_config(config: ConfigLike) -> TaskConfig:
     return load_experiment(config).task
 
 
-def build_task(config: TaskConfig) -> TwoStepTask:
-    """The package's batched task for ``config.kind`` (:func:`twostep.core.tasks.make_task`)."""
-    return make_task(config)
-
-
 def observation_space(task: TwoStepTask) -> spaces.Box:
     """Every input column is a one-hot, a 0/1 flag, a 0/1 reward or ``t / trials``."""
     return spaces.Box(0.0, 1.0, (task.observation_size,), np.float32)
@@ -64,7 +59,7 @@ class TwoStepEnv(gymnasium.Env):
 
     def __init__(self, config: ConfigLike = "wang2018", render_mode: str | None = None):
         self.config = task_config(config)
-        self.task = build_task(self.config)
+        self.task = make_task(self.config)
         self.episodic = self.config.kind == "episodic-two-step"
         self.observation_space = observation_space(self.task)
         self.action_space = spaces.Discrete(self.task.n_actions)

@@ -35,8 +35,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from twostep.core.seeding import generators
+from twostep.core.tasks import make_task
 from twostep.errors import TwostepError
-from twostep.interfaces.envs.single import ConfigLike, build_task, observation_space, seed_from, task_config
+from twostep.interfaces.envs.single import ConfigLike, observation_space, seed_from, task_config
 from twostep.trials.columns import EPISODIC_COLUMNS, TRIAL_COLUMNS
 
 
@@ -51,7 +52,7 @@ class TwoStepVectorEnv(VectorEnv):
             raise TwostepError(f"num_envs must be positive, got {num_envs}")
         self.num_envs = num_envs
         self.config = task_config(config)
-        self.task = build_task(self.config)
+        self.task = make_task(self.config)
         self.episodic = self.config.kind == "episodic-two-step"
         self.single_observation_space = observation_space(self.task)
         self.single_action_space = spaces.Discrete(self.task.n_actions)
