@@ -51,6 +51,54 @@ def test_train_resume_continues_a_stopped_run(tmp_path, tiny_yaml):
     assert len(pd.read_csv(run_dir / "metrics.csv")) == 3 * 2
 
 
+# ---------------------------------------------------------------- one run folder scheme
+def test_train_writes_the_run_cache_that_reproduce_then_loads_without_training(
+        tmp_path, tiny_yaml, capsys, monkeypatch):
+    from twostep.core.config import load_experiment
+    from twostep.runs import store
+    from twostep.runs.checkpoints import is_finished
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TWOSTEP_RUNS", raising=False)
+    assert main(["train", str(tiny_yaml), "--device", "cpu"]) == 0
+    run_dir = store.run_dir_for(load_experiment(tiny_yaml))
+    assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("tiny-")
+    assert is_finished(run_dir)
+    assert f"trained 2 seed(s) x 12 episodes (3 updates) in {run_dir}" in capsys.readouterr().out
+    checkpoint = (run_dir / "checkpoint.pt").stat().st_mtime_ns
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(store, "train_run", no_training)
+    assert main(["train", str(tiny_yaml), "--device", "cpu"]) == 0
+    assert f"already trained 2 seed(s) x 12 episodes (3 updates) in {run_dir}" in \
+        capsys.readouterr().out
+    assert main(["reproduce", "--experiments", str(tiny_yaml), "--out", "results",
+                 "--device", "cpu"]) == 0
+    assert (run_dir / "checkpoint.pt").stat().st_mtime_ns == checkpoint
+    assert [p.name for p in (tmp_path / "runs").iterdir() if p.is_dir()] == [run_dir.name]
+    assert (tmp_path / "results" / "summary.csv").is_file()
+
+
+def test_twostep_runs_moves_the_run_cache_for_train_and_for_the_book(tmp_path, tiny_yaml,
+                                                                     monkeypatch):
+    from twostep.interfaces import book
+    from twostep.runs.store import runs_root
+
+    notebooks = tmp_path / "book" / "notebooks"
+    notebooks.mkdir(parents=True)
+    monkeypatch.chdir(notebooks)
+    monkeypatch.delenv("TWOSTEP_RUNS", raising=False)
+    assert book.runs_dir() == tmp_path / "book" / "runs"  # the book's root, above notebooks/
+    assert runs_root() == notebooks / "runs"
+    monkeypatch.setenv("TWOSTEP_RUNS", str(tmp_path / "cache"))
+    assert book.runs_dir() == runs_root() == tmp_path / "cache"
+    assert runs_root(tmp_path / "given") == tmp_path / "given"
+    assert main(["train", str(tiny_yaml), "--device", "cpu"]) == 0
+    assert [p.name.split("-")[0] for p in (tmp_path / "cache").iterdir() if p.is_dir()] == ["tiny"]
+
+
 def test_simulate_writes_a_trial_table(tmp_path):
     out = tmp_path / "random.csv"
     assert main(["simulate", "wang2018", "--agent", "random", "--episodes", "4", "--out",

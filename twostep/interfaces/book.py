@@ -10,13 +10,13 @@ so nothing is shown twice and no global state changes), colour them from
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 
 from twostep.core.devices import resolve_device
+from twostep.runs.store import runs_root
 
 
 class Setup(NamedTuple):
@@ -29,11 +29,10 @@ class Setup(NamedTuple):
 def runs_dir() -> Path:
     """Where the chapters cache trained runs: ``$TWOSTEP_RUNS`` when set, else ``runs/`` at
     the root of the book, one level above the ``notebooks`` folder the chapters execute in
-    (else ``runs/`` in the working directory, e.g. on Colab)."""
-    if os.environ.get("TWOSTEP_RUNS"):
-        return Path(os.environ["TWOSTEP_RUNS"])
+    (else ``runs/`` in the working directory, e.g. on Colab); see
+    :func:`twostep.runs.store.runs_root`."""
     here = Path.cwd()
-    return (here.parent if here.name == "notebooks" else here) / "runs"
+    return runs_root(default=(here.parent if here.name == "notebooks" else here) / "runs")
 
 
 def setup(device: str = "auto", threads: int = 1, verbose: bool = True) -> Setup:

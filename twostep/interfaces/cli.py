@@ -63,17 +63,26 @@ def _configure_threads() -> None:
 
 def cmd_train(args) -> None:
     from twostep.core.config import load_experiment
-    from twostep.runs.store import train_run
+    from twostep.runs.checkpoints import is_finished
+    from twostep.runs.store import run_dir_for, train_or_load, train_run
 
     config = load_experiment(args.experiment)
     changes = {k: v for k, v in (("seeds", args.seeds), ("episodes", args.episodes)) if v is not None}
     if changes:
         config = config.with_changes(train=changes)
-    out = Path(args.out) if args.out else Path("runs") / config.name
-    args.on_interrupt = f"the last checkpoint in {out} is kept; continue with --resume"
-    metrics = train_run(config, out, resume=args.resume, device=args.device)
+    if args.out:  # a folder of the user's choosing: continued only with --resume
+        out = Path(args.out)
+        args.on_interrupt = f"the last checkpoint in {out} is kept; continue with --resume"
+        metrics = train_run(config, out, resume=args.resume, device=args.device)
+        done = "trained"
+    else:  # the run cache, as reproduce and the chapters use it: trained once, then loaded
+        out = run_dir_for(config)
+        args.on_interrupt = (f"the last checkpoint in {out} is kept; run the same command "
+                             "again to continue")
+        done = "already trained" if is_finished(out) else "trained"
+        out, metrics = train_or_load(config, device=args.device, wait=False)
     last = metrics[metrics["update"] == metrics["update"].max()]
-    print(f"trained {config.train.seeds} seed(s) x {config.train.episodes} episodes "
+    print(f"{done} {config.train.seeds} seed(s) x {config.train.episodes} episodes "
           f"({config.train.updates} updates) in {out}; "
           f"last reward per episode {last.reward.mean():.1f}")
 
@@ -175,9 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "ritter2018-episodic) or a YAML file")
     p.add_argument("--seeds", type=_positive, help="number of seeds (default: the experiment's)")
     p.add_argument("--episodes", type=_positive, help="training episodes per seed")
-    p.add_argument("--out", help="run folder (default: runs/<experiment name>)")
+    p.add_argument("--out", help="run folder (default: the run cache, runs/<name>-<hash>, or "
+                   "$TWOSTEP_RUNS/<name>-<hash>, where reproduce and the book find it)")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out "
+                   "(the run cache continues one by itself)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", parents=debug, help="test a trained run with frozen weights")

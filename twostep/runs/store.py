@@ -147,14 +147,22 @@ def _train_run(config: ExperimentConfig, run_dir: Path, resume: bool, device: to
 
 
 # ---------------------------------------------------------------------- the cache
-def runs_root(root: str | Path | None = None) -> Path:
-    """Where trained runs are cached: ``root`` when given, else ``$TWOSTEP_RUNS``,
-    else ``runs`` in the working directory."""
+RUNS_VARIABLE = "TWOSTEP_RUNS"
+"""The environment variable that moves the run cache (read by :func:`runs_root` only)."""
+
+
+def runs_root(root: str | Path | None = None, default: str | Path | None = None) -> Path:
+    """Where trained runs are cached: ``root`` when given, else ``$TWOSTEP_RUNS``, else
+    ``default`` (the book's root, say), else ``runs`` in the working directory.
+
+    The one place that reads ``$TWOSTEP_RUNS``: the command line, ``reproduce``, the
+    chapters and :func:`train_or_load` all find the same folder through it.
+    """
     if root is not None:
         return Path(root)
-    if os.environ.get("TWOSTEP_RUNS"):
-        return Path(os.environ["TWOSTEP_RUNS"])
-    return Path.cwd() / "runs"
+    if os.environ.get(RUNS_VARIABLE):
+        return Path(os.environ[RUNS_VARIABLE])
+    return Path(default) if default is not None else Path.cwd() / "runs"
 
 
 def run_dir_for(config: ExperimentConfig, root: str | Path | None = None) -> Path:
@@ -169,17 +177,20 @@ def run_dir_for(config: ExperimentConfig, root: str | Path | None = None) -> Pat
 
 
 def train_or_load(config: ExperimentConfig, root: str | Path | None = None, device="auto",
-                  progress: bool = True, on_update: Callable[[int], None] | None = None
-                  ) -> tuple[Path, pd.DataFrame]:
-    """Train once per configuration; later calls load the finished run.
+                  progress: bool = True, on_update: Callable[[int], None] | None = None,
+                  wait: bool = True) -> tuple[Path, pd.DataFrame]:
+    """Train once per configuration, in :func:`run_dir_for`'s folder; later calls load the
+    finished run.
 
     A changed config trains afresh while an unchanged one is read back; an
     interrupted run resumes. The run folder's lock keeps two processes (two
-    notebooks executing at once) from training the same run together.
+    notebooks executing at once) from training the same run together: with ``wait``
+    the second waits for the first and then loads, without it (the command line) it is
+    refused at once.
     """
     run_dir = run_dir_for(config, root)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with folder_lock(run_dir, wait=True):
+    with folder_lock(run_dir, wait=wait):
         if not is_finished(run_dir):
             train_run(config, run_dir, resume=(run_dir / "checkpoint.pt").exists(),
                       device=device, progress=progress, on_update=on_update)
