@@ -99,6 +99,25 @@ def test_twostep_runs_moves_the_run_cache_for_train_and_for_the_book(tmp_path, t
     assert [p.name.split("-")[0] for p in (tmp_path / "cache").iterdir() if p.is_dir()] == ["tiny"]
 
 
+def test_set_changes_the_trained_config_and_seeds_is_its_shorthand(tmp_path, tiny_yaml):
+    from twostep.core.config import load_experiment
+
+    run_dir = tmp_path / "run"
+    assert main(["train", str(tiny_yaml), "--out", str(run_dir), "--device", "cpu",
+                 "--set", "model.hidden_size=8", "--set", "train.lr=5e-3", "--seeds", "1"]) == 0
+    trained = load_experiment(run_dir / "config.yaml")
+    assert (trained.model.hidden_size, trained.train.lr, trained.train.seeds) == (8, 0.005, 1)
+    assert pd.read_csv(run_dir / "metrics.csv")["seed"].nunique() == 1
+
+
+@pytest.mark.parametrize("command", [["train", "wang2018"], ["reproduce", "--out", "results"]])
+def test_a_bad_set_is_one_line_and_exit_2_before_any_work(tmp_path, command):
+    result = run_cli(*command, "--set", "train.sedes=2", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --set train.sedes=2: unknown field 'train.sedes'"
+    assert not (tmp_path / "runs").exists()
+
+
 def test_simulate_writes_a_trial_table(tmp_path):
     out = tmp_path / "random.csv"
     assert main(["simulate", "wang2018", "--agent", "random", "--episodes", "4", "--out",

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from twostep.core.config import bundled_experiments, load_experiment, parse_experiment
@@ -86,3 +88,39 @@ def test_options_left_at_their_defaults_keep_a_runs_cache_key(tmp_path):
                     {"task": {"cue_sampling": "replacement"}}, {"train": {"snapshot_every": 5}}):
         assert run_dir_for(config.with_changes(**changes), tmp_path) != run_dir_for(config,
                                                                                   tmp_path)
+
+
+# ---------------------------------------------------------------- --set section.field=value
+def test_settings_change_fields_read_as_in_a_config_file():
+    from twostep.core.config import with_settings
+
+    config = load_experiment("ritter2018-episodic")
+    changed = with_settings(config, ["train.seeds=2", "train.lr=1e-3", "model.retrieval=off",
+                                     "train.snapshot_every=null", "task.cue_sampling=replacement",
+                                     "train.seeds=3"])
+    assert changed.train.seeds == 3  # the last of two wins
+    assert changed.train.lr == 0.001 and isinstance(changed.train.lr, float)
+    assert changed.model.retrieval == "off"  # YAML's bare off, as in a file
+    assert changed.train.snapshot_every is None
+    assert changed.task.cue_sampling == "replacement"
+    assert with_settings(config, []) is config
+
+
+@pytest.mark.parametrize(("setting", "fragment"), [
+    ("trian.seeds=2", "unknown section 'trian'"),
+    ("train.sedes=2", "unknown field 'train.sedes'"),
+    ("seeds=2", "expected section.field=value"),
+    ("train.seeds", "expected section.field=value"),
+    ("train.seeds=0", "train.seeds: Input should be greater than 0"),
+    ("train.seeds=2.5", "train.seeds: Input should be a valid integer"),
+    ("train.seeds=true", "train.seeds: Input should be a valid integer"),  # strict, as in a file
+    ("task.common_prob=1.5", "task.common_prob"),
+    ("train.seeds=[1, 2]", "expected one value"),
+    ("train.lr={a: 1}", "expected one value"),
+])
+def test_a_bad_setting_is_one_line_naming_the_field(setting, fragment):
+    from twostep.core.config import with_settings
+
+    with pytest.raises(TwostepError, match=re.escape(fragment)) as error:
+        with_settings(load_experiment("wang2018"), [setting])
+    assert "\n" not in str(error.value)

@@ -11,6 +11,7 @@ import json
 import math
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,30 @@ def test_the_game_widget_carries_the_package_task_draws():
     assert game.games == games_of(task)
     assert game.rule == rule_of(config)
     assert game.history_frame().empty
+
+
+def test_the_widgets_import_without_anywidget_and_say_what_to_install_when_built():
+    code = "\n".join([
+        "import sys",
+        "for name in ('anywidget', 'traitlets', 'IPython', 'ipywidgets'):",
+        "    sys.modules[name] = None  # as if not installed: importing it fails",
+        "import torch",
+        "from twostep.core.config import TaskConfig",
+        "from twostep.errors import TwostepError",
+        "from twostep.interfaces.widgets import FrameSlider, TwoStepGame, draw_games, frames_of",
+        "assert len(draw_games(TaskConfig(trials=5), 2, torch.Generator().manual_seed(0))) == 2",
+        "builds = [lambda: TwoStepGame(TaskConfig()), lambda: FrameSlider({'0': 'a'}),",
+        "          lambda: frames_of(print, [0])]",
+        "for build in builds:",
+        "    try:",
+        "        build()",
+        "    except TwostepError as error:",
+        "        assert 'pip install \"twostep[book]\"' in str(error), error",
+        "    else:",
+        "        raise AssertionError('built without anywidget')",
+        "print('refused', len(builds))",
+    ])
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "refused 3"

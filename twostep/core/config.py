@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -242,6 +243,49 @@ def parse_experiment(data: object, source: str = "config", strict: bool = False
         return ExperimentConfig.model_validate(data, strict=strict)
     except ValidationError as err:
         raise TwostepError(_format_validation_error(err, source)) from None
+
+
+SECTIONS: dict[str, type[BaseModel]] = {"task": TaskConfig, "model": ModelConfig,
+                                        "train": TrainConfig}
+"""The config's sections, by name, as :func:`with_settings` addresses them."""
+
+
+def parse_setting(text: str) -> tuple[str, str, object]:
+    """``section.field=value`` as ``(section, field, value)``; the value is read as one YAML
+    value by a config file's rules (``1e-3`` is a number, ``null`` is none).
+
+    Raises :class:`TwostepError` with one line naming an unknown section or field.
+    """
+    key, equals, raw = text.partition("=")
+    section, dot, field = key.strip().partition(".")
+    if not equals or not dot or not section or not field:
+        raise TwostepError(f"--set {text}: expected section.field=value, e.g. train.seeds=4")
+    if section not in SECTIONS:
+        raise TwostepError(f"--set {text}: unknown section '{section}' (task, model or train)")
+    if field not in SECTIONS[section].model_fields:
+        raise TwostepError(f"--set {text}: unknown field '{section}.{field}'")
+    value = parse_yaml(raw, f"--set {key}")
+    if isinstance(value, dict | list):
+        raise TwostepError(f"--set {text}: expected one value, not a "
+                           f"{'mapping' if isinstance(value, dict) else 'list'}")
+    return section, field, value
+
+
+def with_settings(config: ExperimentConfig, settings: Iterable[str]) -> ExperimentConfig:
+    """``config`` with every ``section.field=value`` of ``settings`` applied (the last of two
+    for one field wins), validated as strictly as a config file; the command line's
+    ``--set``.
+
+    >>> with_settings(config, ["train.seeds=2", "model.retrieval=knn", "train.lr=1e-3"])
+    """
+    settings = list(settings)
+    if not settings:
+        return config
+    data = config.model_dump()
+    for text in settings:
+        section, field, value = parse_setting(text)
+        data[section][field] = value
+    return parse_experiment(data, source="--set", strict=True)
 
 
 def bundled_experiments() -> list[str]:

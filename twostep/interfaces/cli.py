@@ -61,15 +61,29 @@ def _configure_threads() -> None:
     torch.set_num_threads(int(os.environ.get("TWOSTEP_THREADS", "1")))
 
 
+def add_settings_option(parser: argparse.ArgumentParser) -> None:
+    """``--set section.field=value``, repeatable: any config field, checked as in a file."""
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        metavar="SECTION.FIELD=VALUE",
+                        help="change one config field, e.g. --set train.lr=3e-3 (repeatable; "
+                        "the value is read as in a YAML config and checked the same way)")
+
+
+def settings_of(args) -> list[str]:
+    """``--set``'s settings, then ``--seeds`` and ``--episodes`` where the command has them."""
+    settings = list(args.settings)
+    for option in ("seeds", "episodes"):
+        if getattr(args, option, None) is not None:
+            settings.append(f"train.{option}={getattr(args, option)}")
+    return settings
+
+
 def cmd_train(args) -> None:
-    from twostep.core.config import load_experiment
+    from twostep.core.config import load_experiment, with_settings
     from twostep.runs.checkpoints import is_finished
     from twostep.runs.store import run_dir_for, train_or_load, train_run
 
-    config = load_experiment(args.experiment)
-    changes = {k: v for k, v in (("seeds", args.seeds), ("episodes", args.episodes)) if v is not None}
-    if changes:
-        config = config.with_changes(train=changes)
+    config = with_settings(load_experiment(args.experiment), settings_of(args))
     if args.out:  # a folder of the user's choosing: continued only with --resume
         out = Path(args.out)
         args.on_interrupt = f"the last checkpoint in {out} is kept; continue with --resume"
@@ -144,7 +158,7 @@ def cmd_reproduce(args) -> None:
     args.on_interrupt = ("finished runs and the last checkpoint of an unfinished one are kept; "
                          "run the same command again to continue")
     reproduce(Path(args.out), device=args.device, experiments=args.experiments,
-              processes=args.processes)
+              processes=args.processes, settings=args.settings)
 
 
 def cmd_bench(args) -> None:
@@ -182,8 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", parents=debug, help="train an experiment's networks")
     p.add_argument("experiment", help="bundled name (wang2018, ritter2018-incremental, "
                    "ritter2018-episodic) or a YAML file")
-    p.add_argument("--seeds", type=_positive, help="number of seeds (default: the experiment's)")
-    p.add_argument("--episodes", type=_positive, help="training episodes per seed")
+    p.add_argument("--seeds", type=_positive, help="number of seeds (default: the experiment's); "
+                   "the same as --set train.seeds=N")
+    p.add_argument("--episodes", type=_positive, help="training episodes per seed; the same as "
+                   "--set train.episodes=N")
+    add_settings_option(p)
     p.add_argument("--out", help="run folder (default: the run cache, runs/<name>-<hash>, or "
                    "$TWOSTEP_RUNS/<name>-<hash>, where reproduce and the book find it)")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
@@ -222,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="subset of bundled experiments (default: all)")
     p.add_argument("--processes", type=_positive, default=None,
                    help="runs trained at once on the CPU (default: one per core)")
+    add_settings_option(p)
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("bench", parents=debug,

@@ -9,6 +9,7 @@ and collect one table of every published number beside ours.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,7 @@ from twostep.analysis.published import (
 )
 from twostep.analysis.report import format_summary, panel_table
 from twostep.analysis.stats import PANELS, stay_probabilities
-from twostep.core.config import load_experiment
+from twostep.core.config import load_experiment, with_settings
 from twostep.files.owned import claim, write_owned
 from twostep.files.paths import check_output_folder
 from twostep.runs.parallel import train_or_load_many
@@ -30,13 +31,15 @@ from twostep.runs.store import evaluate_or_load, train_or_load
 
 def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = None,
               runs_root: Path | None = None, progress: bool = True,
-              processes: int | None = None) -> pd.DataFrame:
+              processes: int | None = None, settings: Sequence[str] = ()) -> pd.DataFrame:
     """Train/evaluate every experiment; write figures and ``summary.csv`` into ``out``.
 
     ``experiments`` (names or YAML paths) limits the run; an experiment that no
     :data:`PANEL_SOURCES` entry names is compared with Wang 2018 on all trials. The runs
     not trained yet train side by side in up to ``processes`` processes (default: one per
-    core; see :func:`twostep.runs.parallel.train_or_load_many`).
+    core; see :func:`twostep.runs.parallel.train_or_load_many`). ``settings``
+    (``section.field=value``, see :func:`twostep.core.config.with_settings`) change every
+    experiment alike.
     """
     import matplotlib.pyplot as plt
 
@@ -45,7 +48,8 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
     out = check_output_folder(out)
     claim(out, ["summary.csv", "timings.csv", "learning_curves.png"])  # fail before training
     names = experiments or list(dict.fromkeys(s.experiment for s in PANEL_SOURCES))
-    configs = {config.name: config for config in map(load_experiment, names)}
+    configs = {config.name: with_settings(config, settings)
+               for config in map(load_experiment, names)}
     train_or_load_many(configs, root=runs_root, device=device, processes=processes,
                        progress=progress)
     tables, timings, curves = [], [], {}

@@ -14,10 +14,9 @@ import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import anywidget
-import traitlets
-from IPython.utils.capture import capture_output
 from PIL import Image
+
+from twostep.interfaces.widgets.optional import WidgetBase, require_ipython, synced
 
 HERE = Path(__file__).resolve().parent
 PALETTE_COLOURS = 64
@@ -46,6 +45,7 @@ def _as_html(data: dict, metadata: dict) -> str:
 
 def frames_of(show: Callable[[int], object], values: Iterable[int]) -> dict[str, str]:
     """``{str(value): html}``: what ``show(value)`` displays, for every value."""
+    capture_output = require_ipython()
     frames = {}
     for value in values:
         with capture_output(stdout=True, stderr=False, display=True) as captured:
@@ -56,14 +56,15 @@ def frames_of(show: Callable[[int], object], values: Iterable[int]) -> dict[str,
     return frames
 
 
-class FrameSlider(anywidget.AnyWidget):
-    """A slider over ``frames`` (``{str(value): html}``, integer values), starting at ``value``."""
+class FrameSlider(WidgetBase):
+    """A slider over ``frames`` (``{str(value): html}``, integer values), starting at ``value``.
+    Needs anywidget (the ``book`` extra)."""
 
     _esm = HERE / "frames.js"
 
-    frames = traitlets.Dict().tag(sync=True)
-    value = traitlets.Int().tag(sync=True)
-    description = traitlets.Unicode("").tag(sync=True)
+    frames = synced("Dict")
+    value = synced("Int")
+    description = synced("Unicode", "")
 
     def __init__(self, frames: dict[str, str], value: int | None = None, description: str = "",
                  **kwargs):

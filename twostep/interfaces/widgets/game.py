@@ -21,16 +21,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anywidget
 import pandas as pd
 import torch
-import traitlets
 
 from twostep.analysis.plots import PALETTE
 from twostep.analysis.published import IDEAL_OBSERVER_WANG_REWARD, WANG2018_STAY
 from twostep.analysis.stats import CONDITION_SHORT, CONDITIONS
 from twostep.core.config import TaskConfig
 from twostep.core.tasks import TwoStepTask
+from twostep.interfaces.widgets.optional import WidgetBase, synced
+from twostep.trials.columns import TRIAL_COLUMNS
 
 HERE = Path(__file__).resolve().parent
 
@@ -48,25 +48,26 @@ def draw_games(config: TaskConfig, games: int, generator: torch.Generator) -> li
              "reward_uniform": task.reward_uniform[g].tolist()} for g in range(games)]
 
 
-class TwoStepGame(anywidget.AnyWidget):
+class TwoStepGame(WidgetBase):
     """The two-step game: buttons, the trial history, and the player's stay probabilities.
 
     ``TwoStepGame(config, trials=40, games=20, seed=None)``: ``games`` pre-drawn episodes of
     ``trials`` trials ("new game" moves to the next one); ``history`` holds the trials played
-    in the current game (filled from the browser when a kernel is live).
+    in the current game (filled from the browser when a kernel is live). Needs anywidget
+    (the ``book`` extra).
     """
 
     _esm = HERE / "game.js"
     _css = HERE / "game.css"
 
-    games = traitlets.List().tag(sync=True)
-    trials = traitlets.Int(40).tag(sync=True)
-    rule = traitlets.Dict().tag(sync=True)
-    published = traitlets.Dict().tag(sync=True)
-    labels = traitlets.Dict().tag(sync=True)
-    colours = traitlets.Dict().tag(sync=True)
-    ideal_reward = traitlets.Float().tag(sync=True)
-    history = traitlets.List().tag(sync=True)
+    games = synced("List")
+    trials = synced("Int", 40)
+    rule = synced("Dict")
+    published = synced("Dict")
+    labels = synced("Dict")
+    colours = synced("Dict")
+    ideal_reward = synced("Float")
+    history = synced("List")
 
     def __init__(self, config: TaskConfig, trials: int = 40, games: int = 20,
                  seed: int | None = None, **kwargs):
@@ -97,5 +98,4 @@ class TwoStepGame(anywidget.AnyWidget):
 
 def trial_table(rows: list[dict]) -> pd.DataFrame:
     """The game's trial rows (as ``game.js`` writes them) as a trial table, seed 0, episode 0."""
-    columns = ["seed", "episode", "trial", "choice", "state", "common", "reward", "good_state"]
-    return pd.DataFrame([{"seed": 0, "episode": 0, **row} for row in rows], columns=columns)
+    return pd.DataFrame([{"seed": 0, "episode": 0, **row} for row in rows], columns=TRIAL_COLUMNS)
