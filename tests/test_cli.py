@@ -15,23 +15,13 @@ def run_cli(*args, cwd=None):
                           text=True, cwd=cwd, timeout=300)
 
 
-@pytest.fixture
-def tiny_yaml(tmp_path):
-    path = tmp_path / "tiny.yaml"
-    path.write_text(
-        "name: tiny\n"
-        "task: {kind: two-step}\n"
-        "train: {seeds: 2, episodes: 12, batch_size: 4, checkpoint_every: 1, eval_episodes: 3}\n")
-    return path
-
-
 def test_train_evaluate_analyze_end_to_end(tmp_path, tiny_yaml, capsys):
     run_dir = tmp_path / "run"
     assert main(["train", str(tiny_yaml), "--out", str(run_dir), "--device", "cpu"]) == 0
     assert (run_dir / "checkpoint.pt").is_file()
     assert main(["evaluate", str(run_dir)]) == 0
     trials = pd.read_csv(run_dir / "trials.csv")
-    assert len(trials) == 2 * 3 * 100
+    assert len(trials) == 2 * 5 * 100  # seeds x test episodes x trials
     capsys.readouterr()
     assert main(["analyze", str(run_dir / "trials.csv"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -45,10 +35,10 @@ def test_train_resume_continues_a_stopped_run(tmp_path, tiny_yaml):
 
     run_dir = tmp_path / "run"
     train_run(load_experiment(tiny_yaml), run_dir, device="cpu", progress=False, stop_after=1)
-    assert read_checkpoint(run_dir)["update"] == 1  # interrupted after 1 of 3 updates
+    assert read_checkpoint(run_dir)["update"] == 1  # interrupted after 1 of 6 updates
     assert main(["train", str(tiny_yaml), "--out", str(run_dir), "--resume"]) == 0
-    assert read_checkpoint(run_dir)["update"] == 3
-    assert len(pd.read_csv(run_dir / "metrics.csv")) == 3 * 2
+    assert read_checkpoint(run_dir)["update"] == 6
+    assert len(pd.read_csv(run_dir / "metrics.csv")) == 6 * 2
 
 
 # ---------------------------------------------------------------- one run folder scheme
@@ -64,7 +54,7 @@ def test_train_writes_the_run_cache_that_reproduce_then_loads_without_training(
     run_dir = store.run_dir_for(load_experiment(tiny_yaml))
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("tiny-")
     assert is_finished(run_dir)
-    assert f"trained 2 seed(s) x 12 episodes (3 updates) in {run_dir}" in capsys.readouterr().out
+    assert f"trained 2 seed(s) x 24 episodes (6 updates) in {run_dir}" in capsys.readouterr().out
     checkpoint = (run_dir / "checkpoint.pt").stat().st_mtime_ns
 
     def no_training(*args, **kwargs):
@@ -72,7 +62,7 @@ def test_train_writes_the_run_cache_that_reproduce_then_loads_without_training(
 
     monkeypatch.setattr(store, "train_run", no_training)
     assert main(["train", str(tiny_yaml), "--device", "cpu"]) == 0
-    assert f"already trained 2 seed(s) x 12 episodes (3 updates) in {run_dir}" in \
+    assert f"already trained 2 seed(s) x 24 episodes (6 updates) in {run_dir}" in \
         capsys.readouterr().out
     assert main(["reproduce", "--experiments", str(tiny_yaml), "--out", "results",
                  "--device", "cpu"]) == 0

@@ -22,7 +22,7 @@ def test_every_bundled_experiment_loads():
 
 
 def test_updates_are_the_episode_budget_divided_into_batches():
-    config = load_experiment("wang2018").with_changes(train=dict(episodes=100, batch_size=32))
+    config = load_experiment("wang2018").with_changes(train={"episodes": 100, "batch_size": 32})
     assert config.train.updates == 4
 
 
@@ -53,7 +53,7 @@ def test_unknown_experiment_name_lists_the_bundled_ones():
 
 def test_overrides_are_validated():
     with pytest.raises(TwostepError, match="train.episodes"):
-        load_experiment("wang2018").with_changes(train=dict(episodes=-5))
+        load_experiment("wang2018").with_changes(train={"episodes": -5})
 
 
 def test_config_round_trips_through_yaml(tmp_path):

@@ -8,8 +8,8 @@ import time
 
 import pytest
 import torch
+from helpers import tiny
 
-from twostep.core.config import load_experiment
 from twostep.errors import TwostepError
 from twostep.runs.checkpoints import read_checkpoint
 from twostep.runs.parallel import _next_to_start, train_or_load_many
@@ -19,12 +19,8 @@ from twostep.runs.store import run_dir_for, train_or_load
 @pytest.fixture
 def tiny_pair():
     """Two different tiny experiments (an incremental and an episodic one)."""
-    shrink = dict(seeds=2, episodes=24, batch_size=4, checkpoint_every=2, eval_episodes=5)
-    return {
-        "wang": load_experiment("wang2018").with_changes(train=shrink),
-        "episodic": load_experiment("ritter2018-episodic").with_changes(train=dict(
-            **shrink, snapshot_every=None)),
-    }
+    return {"wang": tiny("wang2018"),
+            "episodic": tiny("ritter2018-episodic", snapshot_every=None)}
 
 
 def _group_empties(group: int, within: float) -> bool:

@@ -1,12 +1,13 @@
+import math
+
 import pandas as pd
 
 from twostep.runs.bench import run_bench
 from twostep.runs.reproduce import reproduce
 
 
-def test_reproduce_writes_figures_and_a_table_beside_the_published_values(tmp_path):
-    config = tmp_path / "tiny.yaml"
-    config.write_text("name: tiny\ntrain: {seeds: 2, episodes: 8, batch_size: 4, eval_episodes: 3}\n")
+def test_reproduce_writes_figures_and_a_table_beside_the_published_values(tmp_path, tiny_yaml):
+    config = tiny_yaml
     summary = reproduce(tmp_path / "results", device="cpu", experiments=[str(config)],
                         runs_root=tmp_path / "runs", progress=False)
     assert list(summary["condition"]) == ["rewarded_common", "rewarded_uncommon",
@@ -21,11 +22,26 @@ def test_reproduce_writes_figures_and_a_table_beside_the_published_values(tmp_pa
     pd.testing.assert_frame_equal(summary, again)
 
 
-def test_bench_reports_a_ratio_against_the_naive_loop(capsys):
-    rows = run_bench(updates=1, naive_episodes=1, experiments=("wang2018",))
-    assert rows[0]["trainer"] == "naive" and rows[0]["ratio"] == 1.0
-    assert rows[1]["steps_per_s"] > 0
-    assert "x naive" in capsys.readouterr().out
+def test_bench_reports_each_trainer_against_the_naive_loop(capsys):
+    rows = run_bench(updates=1, naive_episodes=1, experiments=("wang2018", "ritter2018-episodic"))
+    assert [row["trainer"] for row in rows] == ["naive", "wang2018", "ritter2018-episodic"]
+    naive = rows[0]["steps_per_s"]
+    for row in rows:
+        assert math.isfinite(row["steps_per_s"]) and row["steps_per_s"] > 0
+        assert row["ratio"] == row["steps_per_s"] / naive  # batched / naive, as printed
+    printed = capsys.readouterr().out
+    for row in rows[1:]:
+        assert f"{row['steps_per_s']:>14,.0f}{row['ratio']:>10.1f}" in printed
+
+
+def test_the_vector_env_bench_compares_the_env_with_the_task_it_wraps():
+    from twostep.interfaces.env_bench import vector_env_vs_task
+
+    row = vector_env_vs_task("wang2018", batch=8, repeats=1)
+    assert row["experiment"] == "wang2018" and row["batch"] == 8
+    assert all(math.isfinite(row[k]) and row[k] > 0
+               for k in ("task_steps_per_s", "env_steps_per_s"))
+    assert row["ratio"] == row["env_steps_per_s"] / row["task_steps_per_s"]
 
 
 def test_summary_flags_bars_within_the_published_error_bar():
