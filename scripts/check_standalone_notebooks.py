@@ -3,7 +3,8 @@
 1. Build a wheel of the package and check that it carries its data (``twostep/configs/*.yaml``).
 2. Make a fresh virtual environment (no system packages) and install the wheel into it, with
    the pinned versions of requirements.txt (torch included), plus what a Colab runtime
-   provides and the notebooks use (ipykernel, nbclient, ipywidgets).
+   provides and the notebooks use (ipykernel, nbclient, ipywidgets) and anywidget, which the
+   chapters with widgets install on Colab.
 3. Copy each notebook, on its own, into an empty folder and execute it there with that
    environment's kernel: no repository around it, no ``runs/`` cache, no ``PYTHONPATH``. A
    notebook that reads a repository file, an existing trained run, or counts on its working
@@ -38,8 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Packages a Colab runtime has and the notebooks use, beyond the package's own dependencies.
-RUNTIME = ["ipykernel", "nbclient", "nbformat", "ipywidgets"]
+# Packages a Colab runtime has and the notebooks use, beyond the package's own dependencies,
+# and anywidget, which the chapters with widgets (1 and 3) install beside the package on Colab.
+RUNTIME = ["ipykernel", "nbclient", "nbformat", "ipywidgets", "anywidget"]
 
 EXECUTE = """
 import sys, nbformat

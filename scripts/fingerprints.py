@@ -74,28 +74,11 @@ def _flat(state_dict: dict) -> torch.Tensor:
     return torch.cat([state_dict[k].reshape(-1).float() for k in sorted(state_dict)])
 
 
-def _evaluate_snapshots_or_load():
-    """The snapshot evaluation, wherever the package keeps it."""
-    import importlib
-
-    for module in ("twostep.runs", "twostep.evaluation", "twostep.train"):
-        try:
-            found = getattr(importlib.import_module(module), "evaluate_snapshots_or_load", None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    raise ImportError("evaluate_snapshots_or_load")
-
-
 def fingerprint(name: str, root: Path) -> dict:
-    from twostep.config import load_experiment
-
-    try:
-        from twostep.evaluation import evaluate
-        from twostep.runs import load_model, train_or_load
-    except ImportError:  # before the package was restructured
-        from twostep.train import evaluate, load_model, train_or_load
+    from twostep.core.config import load_experiment
+    from twostep.core.evaluation import evaluate
+    from twostep.runs.checkpoints import load_model
+    from twostep.runs.store import evaluate_snapshots_or_load, train_or_load
 
     if name == "variant":
         config = load_experiment("ritter2018-episodic").with_changes(**VARIANT)
@@ -125,7 +108,7 @@ def fingerprint(name: str, root: Path) -> dict:
         out["snapshots"] = _tensor_sha({
             path.name: value for path in sorted((run_dir / "snapshots").glob("*.pt"))
             for value in [_flat(torch.load(path, weights_only=True))]})
-        table = _evaluate_snapshots_or_load()(run_dir, episodes=6)
+        table = evaluate_snapshots_or_load(run_dir, episodes=6)
         out["snapshot_trials"] = _sha(table.to_csv(index=False).encode())
     return out
 

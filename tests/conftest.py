@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny experiments that train in a second or two."""
+"""Shared fixtures: the tiny experiment (tests/helpers.py), which trains in a second or two."""
 
 import os
 
@@ -7,14 +7,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-
-from twostep.config import load_experiment  # noqa: E402
+from helpers import tiny, write_tiny_yaml  # noqa: E402
 
 torch.set_num_threads(1)
 
 
 @pytest.fixture
 def tiny_wang():
-    """The wang2018 experiment shrunk to 2 seeds x 6 updates of 4 episodes."""
-    return load_experiment("wang2018").with_overrides(
-        seeds=2, episodes=24, batch_size=4, checkpoint_every=2, eval_episodes=5)
+    """wang2018 on the tiny budget (:data:`helpers.TINY_TRAIN`)."""
+    return tiny("wang2018")
+
+
+@pytest.fixture
+def tiny_yaml(tmp_path):
+    """The same tiny experiment as a config file, ``tiny.yaml``, named ``tiny``, for the
+    command line."""
+    return write_tiny_yaml(tmp_path)

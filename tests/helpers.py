@@ -1,8 +1,30 @@
 """Helpers shared by the test modules (importable because pytest puts tests/ on sys.path)."""
 
+from pathlib import Path
+
 import torch
 
-from twostep.tasks import TrialOutcome, TwoStepTask
+from twostep.core.config import ExperimentConfig, load_experiment
+from twostep.core.tasks import TrialOutcome, TwoStepTask
+
+TINY_TRAIN = {"seeds": 2, "episodes": 24, "batch_size": 4, "checkpoint_every": 2,
+              "eval_episodes": 5}
+"""The tests' one training budget: 2 seeds x 6 updates of 4 episodes, a checkpoint every 2
+updates, 5 test episodes per seed. A run trains in about a second."""
+
+
+def tiny(experiment: str = "wang2018", name: str | None = None, **train) -> ExperimentConfig:
+    """A bundled experiment on the tiny budget, :data:`TINY_TRAIN` (``train`` changes it more,
+    ``name`` renames it)."""
+    return load_experiment(experiment).with_changes(name=name, train={**TINY_TRAIN, **train})
+
+
+def write_tiny_yaml(folder: Path, filename: str = "tiny.yaml", experiment: str = "wang2018",
+                    **train) -> Path:
+    """:func:`tiny` as a config file ``folder/filename``, named ``tiny`` (for the command line)."""
+    path = Path(folder) / filename
+    path.write_text(tiny(experiment, name="tiny", **train).to_yaml())
+    return path
 
 
 def play_random_choices(task: TwoStepTask, batch_shape, generator, choice_seed: int = 1) -> TrialOutcome:

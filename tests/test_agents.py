@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from twostep.agents import AGENTS, ModelBasedAgent, simulate
-from twostep.analysis import (
+from twostep.analysis.published import IDEAL_OBSERVER_WANG, IDEAL_OBSERVER_WANG_REWARD
+from twostep.analysis.stats import (
     corrected_regression,
     daw_regression,
     lagged_regression,
@@ -20,10 +20,10 @@ from twostep.analysis import (
     stay_probabilities,
     summarize_stay,
 )
-from twostep.config import TaskConfig
+from twostep.core.agents import AGENTS, ModelBasedAgent, simulate
+from twostep.core.config import TaskConfig
 from twostep.errors import TwostepError
-from twostep.logs import TRIAL_COLUMNS
-from twostep.published import IDEAL_OBSERVER_WANG, IDEAL_OBSERVER_WANG_REWARD
+from twostep.trials.columns import TRIAL_COLUMNS
 
 WANG = TaskConfig()
 

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twostep.analysis import (
+from twostep.analysis.published import WANG2018_STAY
+from twostep.analysis.report import analyze, format_analysis
+from twostep.analysis.stats import (
     CONDITIONS,
     CORRECTED_TERMS,
     DAW_TERMS,
@@ -24,8 +26,6 @@ from twostep.analysis import (
     summarize_stay,
 )
 from twostep.errors import TwostepError
-from twostep.published import WANG2018_STAY
-from twostep.report import analyze, format_analysis
 
 
 def trial_table(choice, common, reward, episode=None, seed=0, **extra) -> pd.DataFrame:

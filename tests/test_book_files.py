@@ -169,7 +169,7 @@ def test_no_notebook_captures_output_in_an_ipywidgets_output_widget(path):
     code = "\n".join(_text(cell) for cell in _code_cells(path))
     used = [name for name in ("widgets.Output(", "interact(", "interactive(", "interact_manual(")
             if name in code]
-    assert not used, f"{path.name} uses {used}: draw the view with twostep.widgets instead"
+    assert not used, f"{path.name} uses {used}: draw the view with twostep.interfaces.widgets instead"
 
 
 # A stalled cell must fail within minutes. Every cell gets DEFAULT_CELL_LIMIT seconds; a
@@ -215,3 +215,15 @@ def test_the_published_site_carries_its_own_javascript():
     npm = next(i for i, run in enumerate(steps) if "npm ci --prefix book" in run)
     build = next(i for i, run in enumerate(steps) if "jupyter-book build book" in run)
     assert npm < build
+
+
+def test_the_widgets_dependency_is_in_the_book_extra_and_the_widget_chapters_install_it():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.startswith("anywidget")]
+    assert [d for d in project["optional-dependencies"]["book"] if d.startswith("anywidget")]
+    for path in NOTEBOOKS:
+        uses_widgets = "twostep.interfaces.widgets" in "".join(map(_text, _code_cells(path)))
+        installs = '"anywidget' in _text(_code_cells(path)[0])
+        assert uses_widgets == installs, f"{path.name}: the Colab cell and the widgets disagree"

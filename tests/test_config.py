@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from twostep.config import bundled_experiments, load_experiment, parse_experiment
+from twostep.core.config import bundled_experiments, load_experiment, parse_experiment
 from twostep.errors import TwostepError
 
 
@@ -20,7 +22,7 @@ def test_every_bundled_experiment_loads():
 
 
 def test_updates_are_the_episode_budget_divided_into_batches():
-    config = load_experiment("wang2018").with_overrides(episodes=100, batch_size=32)
+    config = load_experiment("wang2018").with_changes(train={"episodes": 100, "batch_size": 32})
     assert config.train.updates == 4
 
 
@@ -51,7 +53,7 @@ def test_unknown_experiment_name_lists_the_bundled_ones():
 
 def test_overrides_are_validated():
     with pytest.raises(TwostepError, match="train.episodes"):
-        load_experiment("wang2018").with_overrides(episodes=-5)
+        load_experiment("wang2018").with_changes(train={"episodes": -5})
 
 
 def test_config_round_trips_through_yaml(tmp_path):
@@ -76,7 +78,7 @@ def test_with_changes_replaces_fields_and_validates():
 
 
 def test_options_left_at_their_defaults_keep_a_runs_cache_key(tmp_path):
-    from twostep.runs import run_dir_for
+    from twostep.runs.store import run_dir_for
 
     config = load_experiment("ritter2018-episodic-fitted")
     same = config.with_changes(model={"detach_stored_values": False},
@@ -86,3 +88,39 @@ def test_options_left_at_their_defaults_keep_a_runs_cache_key(tmp_path):
                     {"task": {"cue_sampling": "replacement"}}, {"train": {"snapshot_every": 5}}):
         assert run_dir_for(config.with_changes(**changes), tmp_path) != run_dir_for(config,
                                                                                   tmp_path)
+
+
+# ---------------------------------------------------------------- --set section.field=value
+def test_settings_change_fields_read_as_in_a_config_file():
+    from twostep.core.config import with_settings
+
+    config = load_experiment("ritter2018-episodic")
+    changed = with_settings(config, ["train.seeds=2", "train.lr=1e-3", "model.retrieval=off",
+                                     "train.snapshot_every=null", "task.cue_sampling=replacement",
+                                     "train.seeds=3"])
+    assert changed.train.seeds == 3  # the last of two wins
+    assert changed.train.lr == 0.001 and isinstance(changed.train.lr, float)
+    assert changed.model.retrieval == "off"  # YAML's bare off, as in a file
+    assert changed.train.snapshot_every is None
+    assert changed.task.cue_sampling == "replacement"
+    assert with_settings(config, []) is config
+
+
+@pytest.mark.parametrize(("setting", "fragment"), [
+    ("trian.seeds=2", "unknown section 'trian'"),
+    ("train.sedes=2", "unknown field 'train.sedes'"),
+    ("seeds=2", "expected section.field=value"),
+    ("train.seeds", "expected section.field=value"),
+    ("train.seeds=0", "train.seeds: Input should be greater than 0"),
+    ("train.seeds=2.5", "train.seeds: Input should be a valid integer"),
+    ("train.seeds=true", "train.seeds: Input should be a valid integer"),  # strict, as in a file
+    ("task.common_prob=1.5", "task.common_prob"),
+    ("train.seeds=[1, 2]", "expected one value"),
+    ("train.lr={a: 1}", "expected one value"),
+])
+def test_a_bad_setting_is_one_line_naming_the_field(setting, fragment):
+    from twostep.core.config import with_settings
+
+    with pytest.raises(TwostepError, match=re.escape(fragment)) as error:
+        with_settings(load_experiment("wang2018"), [setting])
+    assert "\n" not in str(error.value)

@@ -1,4 +1,4 @@
-"""The Gymnasium environments (twostep.envs) against Gymnasium's checker and the package's tasks.
+"""The Gymnasium environments (twostep.interfaces.envs) against Gymnasium's checker and the package's tasks.
 
 Statistical tests play 1,000 episodes x 100 trials = 100,000 trials with random
 choices through the vector environment; each tolerance is stated beside it and is at
@@ -19,13 +19,14 @@ import torch
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 
-from twostep.cli import main
-from twostep.config import load_experiment
-from twostep.envs import ENV_IDS, TrialRecorder, TwoStepEnv, TwoStepVectorEnv
+from twostep.core.config import load_experiment
+from twostep.core.tasks import EpisodicTwoStepTask, TwoStepTask
 from twostep.errors import TwostepError
-from twostep.logs import EPISODIC_COLUMNS, TRIAL_COLUMNS, trial_frame
-from twostep.tables import read_trial_table
-from twostep.tasks import EpisodicTwoStepTask, TwoStepTask
+from twostep.interfaces.cli import main
+from twostep.interfaces.envs import ENV_IDS, TrialRecorder, TwoStepEnv, TwoStepVectorEnv
+from twostep.trials.columns import EPISODIC_COLUMNS, TRIAL_COLUMNS
+from twostep.trials.frame import trial_frame
+from twostep.trials.read import read_trial_table
 
 EPISODES = 1000
 INFO_COLUMNS = ["trial", "choice", "state", "common", "reward", "good_state"]
@@ -114,7 +115,8 @@ def test_bundled_configs_are_registered_with_their_tasks():
 
 
 def test_importing_twostep_does_not_need_gymnasium():
-    code = ("import sys, twostep, twostep.tasks, twostep.analysis, twostep.cli, twostep.bench; "
+    code = ("import sys, twostep, twostep.core.tasks, twostep.analysis.stats, twostep.interfaces.cli, "
+            "twostep.runs.bench, twostep.interfaces.env_bench; "
             "assert 'gymnasium' not in sys.modules, 'gymnasium imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

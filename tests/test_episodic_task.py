@@ -11,10 +11,10 @@ import pytest
 import torch
 from helpers import play_random_choices
 
-from twostep.config import TaskConfig
+from twostep.core.config import TaskConfig
+from twostep.core.tasks import EpisodicTwoStepTask, TrialOutcome, TwoStepTask, make_task
 from twostep.errors import TwostepError
-from twostep.logs import trial_frame
-from twostep.tasks import EpisodicTwoStepTask, TrialOutcome, TwoStepTask, make_task
+from twostep.trials.frame import trial_frame
 
 EPISODIC = TaskConfig(kind="episodic-two-step", common_prob=0.9, reward_prob_good=0.9,
                       reward_prob_bad=0.1, reversal_prob=0.1)
@@ -298,9 +298,10 @@ def test_without_the_cue_the_observation_keeps_only_the_cued_flag():
 
 
 def test_play_writes_and_reads_memory_on_the_tasks_schedule(monkeypatch):
-    from twostep.config import load_experiment
-    from twostep.memory import DND
-    from twostep.rollout import build_model, play, task_for
+    from twostep.core.build import build_model, task_for
+    from twostep.core.config import load_experiment
+    from twostep.core.memory import DND
+    from twostep.core.rollout import play
 
     config = load_experiment("ritter2018-episodic").with_changes(
         task={"trials": 8}, model={"retrieval": "1nn"}, train={"seeds": 2})

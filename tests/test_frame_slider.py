@@ -10,8 +10,8 @@ from IPython.display import display
 from matplotlib.figure import Figure
 from PIL import Image
 
-from twostep.widgets import FrameSlider, frames_of
-from twostep.widgets.frames import compact_png
+from twostep.interfaces.widgets import FrameSlider, frames_of
+from twostep.interfaces.widgets.frames import compact_png
 
 
 def png_of_a_plot() -> str:

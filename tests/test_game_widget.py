@@ -1,7 +1,7 @@
 """The game in the browser plays the package's task and scores it like the package.
 
-The game's JavaScript (twostep/widgets/game.js) runs under node on the same draws and the
-same choices as :class:`TwoStepTask` and :func:`twostep.analysis.stay_probabilities`; trial
+The game's JavaScript (twostep/interfaces/widgets/game.js) runs under node on the same draws and the
+same choices as :class:`TwoStepTask` and :func:`twostep.analysis.stats.stay_probabilities`; trial
 tables and stay probabilities must agree exactly. Skipped where node is not installed.
 """
 
@@ -11,19 +11,20 @@ import json
 import math
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from twostep import analysis
-from twostep.config import TaskConfig
-from twostep.published import CONDITIONS
-from twostep.tasks import TwoStepTask
-from twostep.widgets import TwoStepGame, draw_games
-from twostep.widgets.game import trial_table
+from twostep.analysis import stats
+from twostep.analysis.stats import CONDITIONS
+from twostep.core.config import TaskConfig
+from twostep.core.tasks import TwoStepTask
+from twostep.interfaces.widgets import TwoStepGame, draw_games
+from twostep.interfaces.widgets.game import trial_table
 
-GAME_JS = Path(__file__).resolve().parents[1] / "twostep" / "widgets" / "game.js"
+GAME_JS = Path(__file__).resolve().parents[1] / "twostep" / "interfaces" / "widgets" / "game.js"
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
@@ -79,7 +80,7 @@ def rule_of(config: TaskConfig) -> dict:
 
 
 def same_stay(from_js: list[dict], table: list[dict]) -> None:
-    ours = analysis.stay_probabilities(trial_table(table)).set_index("condition")
+    ours = stats.stay_probabilities(trial_table(table)).set_index("condition")
     assert [row["condition"] for row in from_js] == list(CONDITIONS)
     for row in from_js:
         expected = ours.loc[row["condition"]]
@@ -147,3 +148,30 @@ def test_the_game_widget_carries_the_package_task_draws():
     assert game.games == games_of(task)
     assert game.rule == rule_of(config)
     assert game.history_frame().empty
+
+
+def test_the_widgets_import_without_anywidget_and_say_what_to_install_when_built():
+    code = "\n".join([
+        "import sys",
+        "for name in ('anywidget', 'traitlets', 'IPython', 'ipywidgets'):",
+        "    sys.modules[name] = None  # as if not installed: importing it fails",
+        "import torch",
+        "from twostep.core.config import TaskConfig",
+        "from twostep.errors import TwostepError",
+        "from twostep.interfaces.widgets import FrameSlider, TwoStepGame, draw_games, frames_of",
+        "assert len(draw_games(TaskConfig(trials=5), 2, torch.Generator().manual_seed(0))) == 2",
+        "builds = [lambda: TwoStepGame(TaskConfig()), lambda: FrameSlider({'0': 'a'}),",
+        "          lambda: frames_of(print, [0])]",
+        "for build in builds:",
+        "    try:",
+        "        build()",
+        "    except TwostepError as error:",
+        "        assert 'pip install \"twostep[book]\"' in str(error), error",
+        "    else:",
+        "        raise AssertionError('built without anywidget')",
+        "print('refused', len(builds))",
+    ])
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "refused 3"

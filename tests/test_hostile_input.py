@@ -1,6 +1,6 @@
 """Hostile input and concurrent use: every failure one line, nothing the user wrote lost.
 
-Most cases call :func:`twostep.cli.main` in this process (fast); subprocesses only
+Most cases call :func:`twostep.interfaces.cli.main` in this process (fast); subprocesses only
 where the behaviour needs a second process: locks, signals, Ctrl-C during imports.
 """
 
@@ -14,15 +14,14 @@ import time
 import pandas as pd
 import pytest
 import torch
+from helpers import tiny, write_tiny_yaml
 
-from twostep.cli import main
-from twostep.config import load_experiment
+from twostep.core.config import load_experiment
 from twostep.errors import TwostepError
-from twostep.runs import train_run
-from twostep.safe_io import MANIFEST, folder_lock
-
-TINY = ("name: tiny\ntask: {kind: two-step, trials: 20}\nmodel: {hidden_size: 8}\n"
-        "train: {seeds: 2, episodes: 8, batch_size: 4, checkpoint_every: 1, eval_episodes: 3}\n")
+from twostep.files.locks import folder_lock
+from twostep.files.owned import MANIFEST
+from twostep.interfaces.cli import main
+from twostep.runs.store import train_run
 
 
 def cli(capsys, *args):
@@ -53,19 +52,11 @@ def spawn(*args, cwd):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.fixture
-def tiny_yaml(tmp_path):
-    path = tmp_path / "tiny.yaml"
-    path.write_text(TINY)
-    return path
-
-
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """A finished tiny run with its trial table; tests copy it before changing anything."""
     folder = tmp_path_factory.mktemp("trained")
-    path = folder / "tiny.yaml"
-    path.write_text(TINY)
+    path = write_tiny_yaml(folder)
     run_dir = folder / "run"
     train_run(load_experiment(path), run_dir, device="cpu", progress=False)
     assert main(["evaluate", str(run_dir)]) == 0
@@ -103,8 +94,8 @@ def test_a_second_process_is_refused_while_a_run_folder_is_locked(tmp_path, tiny
 
 
 def test_two_concurrent_trainings_into_one_folder_exactly_one_proceeds(tmp_path):
-    (tmp_path / "a.yaml").write_text(TINY.replace("episodes: 8", "episodes: 40"))
-    (tmp_path / "b.yaml").write_text(TINY.replace("episodes: 8", "episodes: 48"))
+    write_tiny_yaml(tmp_path, "a.yaml", episodes=40)
+    write_tiny_yaml(tmp_path, "b.yaml", episodes=48)
     first = spawn("train", "a.yaml", "--out", "shared", cwd=tmp_path)
     second = spawn("train", "b.yaml", "--out", "shared", cwd=tmp_path)
     results = [p.communicate(timeout=180) + (p.returncode,) for p in (first, second)]
@@ -138,7 +129,7 @@ def test_an_interrupted_evaluate_leaves_the_earlier_table_intact(run_copy, capsy
 
 
 def test_interrupted_training_says_how_to_resume(tmp_path, tiny_yaml, capsys, monkeypatch):
-    import twostep.train as train_module
+    import twostep.core.train as train_module
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
@@ -182,7 +173,7 @@ def test_ctrl_c_while_torch_imports_prints_no_traceback(tmp_path, tiny_yaml, ext
 def test_a_users_config_file_in_the_output_folder_is_never_overwritten(tmp_path, capsys):
     folder = tmp_path / "myexp"
     folder.mkdir()
-    user_text = "# my notes on this experiment\n" + TINY
+    user_text = "# my notes on this experiment\n" + tiny(name="tiny").to_yaml()
     (folder / "config.yaml").write_text(user_text)
     status, _, err = cli(capsys, "train", folder / "config.yaml", "--out", folder)
     assert_one_line_error(status, err, "was not written by twostep; move it away or choose "
@@ -280,7 +271,7 @@ def test_a_config_that_is_not_utf8_or_unreadable_is_one_line(tmp_path, capsys, m
     status, _, err = cli(capsys, "train", path)
     assert_one_line_error(status, err, "not UTF-8 text (byte 0xe9")
     unreadable = tmp_path / "locked.yaml"
-    unreadable.write_text(TINY)
+    unreadable.write_text(tiny(name="tiny").to_yaml())
     real_read = type(unreadable).read_bytes
 
     def refuse(self):
@@ -314,20 +305,17 @@ def test_the_meta_device_is_refused(tiny_yaml, tmp_path, capsys):
 
 # ---------------------------------------------------------------- training that goes wrong
 def test_a_learning_rate_that_trains_to_nan_stops_with_one_line(tmp_path, capsys):
-    path = tmp_path / "wild.yaml"
-    path.write_text(TINY.replace("checkpoint_every: 1", "checkpoint_every: 1, lr: 1.0e+30, "
-                                 "max_grad_norm: null, rmsprop_eps: 1.0e-30"))
+    path = write_tiny_yaml(tmp_path, "wild.yaml", lr=1e30, max_grad_norm=None, rmsprop_eps=1e-30)
     status, _, err = cli(capsys, "train", path, "--out", tmp_path / "run")
     assert_one_line_error(status, err, "training diverged at update")
     assert "lower train.lr" in err
 
 
 def test_an_enormous_budget_announces_its_time_and_resumes(tmp_path, capsys, monkeypatch):
-    import twostep.guards as guards
+    import twostep.core.train as train_module
 
-    monkeypatch.setattr(guards, "SLOW_BUDGET_SECONDS", 0.0)  # "enormous" on any machine
-    path = tmp_path / "long.yaml"
-    path.write_text(TINY.replace("episodes: 8", f"episodes: {10**15}"))
+    monkeypatch.setattr(train_module, "SLOW_BUDGET_SECONDS", 0.0)  # "enormous" on any machine
+    path = write_tiny_yaml(tmp_path, "long.yaml", episodes=10**15)
     config = load_experiment(path)
     train_run(config, tmp_path / "run", device="cpu", stop_after=1)  # as if interrupted
     err = capsys.readouterr().err
@@ -403,7 +391,7 @@ def test_analyze_stops_a_ten_megabyte_line_at_once(tmp_path, capsys):
 
 # ---------------------------------------------------------------- the one handler
 def test_an_unexpected_failure_is_one_line_unless_debug_is_asked_for(capsys, monkeypatch):
-    import twostep.cli as cli_module
+    import twostep.interfaces.cli as cli_module
 
     def broken(args):
         raise ValueError("something the code did not expect")
@@ -419,7 +407,7 @@ def test_an_unexpected_failure_is_one_line_unless_debug_is_asked_for(capsys, mon
 
 
 def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
-    import twostep.cli as cli_module
+    import twostep.interfaces.cli as cli_module
 
     def allocate(args):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: not "

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from twostep.core.memory import DND
 from twostep.errors import TwostepError
-from twostep.memory import DND
 
 BATCH = (2, 3)
 KEY, VALUE = 6, 4

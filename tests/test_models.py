@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from twostep.models import RecurrentActorCritic, sample_actions
+from twostep.core.models import RecurrentActorCritic, sample_actions
 
 
 def test_eplstm_without_memory_equals_a_plain_lstm_cell():

@@ -8,22 +8,19 @@ import time
 
 import pytest
 import torch
+from helpers import tiny
 
-from twostep.config import load_experiment
 from twostep.errors import TwostepError
-from twostep.parallel import _next_to_start, train_or_load_many
-from twostep.runs import read_checkpoint, run_dir_for, train_or_load
+from twostep.runs.checkpoints import read_checkpoint
+from twostep.runs.parallel import _next_to_start, train_or_load_many
+from twostep.runs.store import run_dir_for, train_or_load
 
 
 @pytest.fixture
 def tiny_pair():
     """Two different tiny experiments (an incremental and an episodic one)."""
-    shrink = dict(seeds=2, episodes=24, batch_size=4, checkpoint_every=2, eval_episodes=5)
-    return {
-        "wang": load_experiment("wang2018").with_overrides(**shrink),
-        "episodic": load_experiment("ritter2018-episodic").with_overrides(
-            **shrink, snapshot_every=None),
-    }
+    return {"wang": tiny("wang2018"),
+            "episodic": tiny("ritter2018-episodic", snapshot_every=None)}
 
 
 def _group_empties(group: int, within: float) -> bool:
@@ -78,7 +75,7 @@ def test_a_run_another_process_is_training_is_started_last(tmp_path, tiny_pair):
     """Two notebooks executing at once train different runs instead of waiting on each other."""
     held = run_dir_for(tiny_pair["wang"], tmp_path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom twostep.safe_io import folder_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom twostep.files.locks import folder_lock\n"
          "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)",
          str(held)], stdout=subprocess.PIPE, text=True)
     try:
@@ -98,7 +95,7 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, tiny_p
     left behind, checkpoints kept; the same command then finishes the runs."""
     paths = []
     for label, config in tiny_pair.items():
-        longer = config.with_overrides(episodes=800).with_changes(name=f"tiny-{label}")
+        longer = config.with_changes(name=f"tiny-{label}", train={"episodes": 800})
         paths.append(tmp_path / f"{label}.yaml")
         paths[-1].write_text(longer.to_yaml())
     command = [sys.executable, "-m", "twostep", "reproduce", "--experiments", *map(str, paths),

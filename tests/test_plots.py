@@ -13,17 +13,22 @@ from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from twostep.agents import simulate  # noqa: E402
-from twostep.analysis import daw_regression, lagged_regression, stay_probabilities  # noqa: E402
-from twostep.config import TaskConfig  # noqa: E402
-from twostep.errors import TwostepError  # noqa: E402
-from twostep.plots import (  # noqa: E402
+from twostep.analysis.plots import (  # noqa: E402
     lagged_weights,
     learning_curves,
     regression_coefficients,
     stay_bars,
 )
-from twostep.published import CONDITIONS, WANG2018_STAY  # noqa: E402
+from twostep.analysis.published import WANG2018_STAY  # noqa: E402
+from twostep.analysis.stats import (  # noqa: E402
+    CONDITIONS,
+    daw_regression,
+    lagged_regression,
+    stay_probabilities,
+)
+from twostep.core.agents import simulate  # noqa: E402
+from twostep.core.config import TaskConfig  # noqa: E402
+from twostep.errors import TwostepError  # noqa: E402
 
 
 @pytest.fixture(scope="module")

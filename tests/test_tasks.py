@@ -10,9 +10,9 @@ import pytest
 import torch
 from helpers import play_random_choices
 
-from twostep.config import TaskConfig
+from twostep.core.config import TaskConfig
+from twostep.core.tasks import TrialOutcome, TwoStepTask, make_task
 from twostep.errors import TwostepError
-from twostep.tasks import TrialOutcome, TwoStepTask, make_task
 
 EPISODES = 2000
 

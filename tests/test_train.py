@@ -1,13 +1,16 @@
 import pandas as pd
 import pytest
 import torch
+from helpers import tiny
 
+from twostep.core.build import task_for
+from twostep.core.evaluation import evaluate
+from twostep.core.models import RecurrentActorCritic
+from twostep.core.rollout import Rollout, a2c_loss, discounted_returns, play
+from twostep.core.train import clip_grad_norm_per_seed, new_state, train
 from twostep.errors import TwostepError
-from twostep.evaluation import evaluate
-from twostep.models import RecurrentActorCritic
-from twostep.rollout import Rollout, a2c_loss, discounted_returns
-from twostep.runs import load_model, read_checkpoint, train_run
-from twostep.train import clip_grad_norm_per_seed, train
+from twostep.runs.checkpoints import load_model, read_checkpoint
+from twostep.runs.store import train_run
 
 
 def test_discounted_returns_match_the_recursion():
@@ -107,7 +110,8 @@ def test_a_run_folder_is_never_overwritten(tmp_path, tiny_wang):
 def test_resume_with_a_different_config_is_refused(tmp_path, tiny_wang):
     train_run(tiny_wang, tmp_path / "run", progress=False, stop_after=2)
     with pytest.raises(TwostepError, match="different config"):
-        train_run(tiny_wang.with_overrides(lr=0.5), tmp_path / "run", resume=True, progress=False)
+        train_run(tiny_wang.with_changes(train={"lr": 0.5}), tmp_path / "run", resume=True,
+                  progress=False)
 
 
 def test_missing_and_corrupt_checkpoints_raise_clear_errors(tmp_path, tiny_wang):
@@ -129,10 +133,7 @@ def test_evaluation_logs_every_test_trial(tmp_path, tiny_wang):
 
 
 def test_retrieval_can_be_lesioned_at_test_time(tmp_path):
-    from twostep.config import load_experiment
-
-    config = load_experiment("ritter2018-episodic").with_overrides(
-        seeds=1, episodes=4, batch_size=4, eval_episodes=2)
+    config = tiny("ritter2018-episodic", seeds=1, episodes=4, eval_episodes=2)
     train_run(config, tmp_path / "run", progress=False)
     model, config = load_model(tmp_path / "run")
     with_memory = evaluate(model, config, record_internals=True).internals
@@ -156,10 +157,7 @@ def test_evaluation_refuses_zero_episodes(tmp_path, tiny_wang):
 
 
 def test_evaluation_returns_the_task_it_played_and_the_network_inputs(tmp_path):
-    from twostep.config import load_experiment
-
-    config = load_experiment("ritter2018-episodic").with_overrides(
-        seeds=1, episodes=4, batch_size=4, eval_episodes=3)
+    config = tiny("ritter2018-episodic", seeds=1, episodes=4, eval_episodes=3)
     train_run(config, tmp_path / "run", progress=False)
     model, config = load_model(tmp_path / "run")
     result = evaluate(model, config, record_internals=True)
@@ -171,7 +169,7 @@ def test_evaluation_returns_the_task_it_played_and_the_network_inputs(tmp_path):
 
 
 def _evaluate_in_subprocess(run_dir):
-    from twostep.runs import evaluate_or_load
+    from twostep.runs.store import evaluate_or_load
 
     return len(evaluate_or_load(run_dir))
 
@@ -187,11 +185,9 @@ def test_two_processes_can_ask_for_the_same_evaluation_at_once(tmp_path, tiny_wa
 
 
 def test_snapshots_along_training_are_kept_and_evaluated(tmp_path):
-    from twostep.config import load_experiment
-    from twostep.runs import evaluate_snapshots_or_load, snapshot_updates
+    from twostep.runs.store import evaluate_snapshots_or_load, snapshot_updates
 
-    config = load_experiment("ritter2018-episodic").with_overrides(
-        seeds=1, episodes=12, batch_size=4, eval_episodes=2, snapshot_every=2)
+    config = tiny("ritter2018-episodic", seeds=1, episodes=12, eval_episodes=2, snapshot_every=2)
     train_run(config, tmp_path / "run", progress=False)
     assert snapshot_updates(tmp_path / "run") == [2, 3]  # every 2 updates, and the last
     trials = evaluate_snapshots_or_load(tmp_path / "run")
@@ -200,3 +196,63 @@ def test_snapshots_along_training_are_kept_and_evaluated(tmp_path):
     model, config = load_model(tmp_path / "run")
     pd.testing.assert_frame_equal(final.reset_index(drop=True), evaluate(model, config).trials,
                                   check_dtype=False)
+
+
+# ---------------------------------------------------------------- seeds, warm-up
+def _alone_and_beside_others(experiment: str, **train_changes):
+    """Seed 5 trained with seeds 4 and 6 beside it, and alone (tiny budget)."""
+    beside = tiny(experiment, seeds=3, first_seed=4, **train_changes)
+    alone = tiny(experiment, seeds=1, first_seed=5, **train_changes)
+    return beside, alone
+
+
+@pytest.mark.parametrize("experiment", ["wang2018", "ritter2018-episodic"])
+def test_a_seed_plays_bitwise_the_same_episodes_beside_others_as_alone(experiment):
+    # seeding.py's promise through one update's forward pass: weights, task draws, action
+    # noise and (episodic agent) memory reads of seed 5 do not depend on seeds 4 and 6
+    beside, alone = _alone_and_beside_others(experiment)
+    states = {"beside": new_state(beside), "alone": new_state(alone)}
+    plays = {label: play(state.model, task_for(config), config, state.generators, 4)
+             for (label, state), config in zip(states.items(), (beside, alone), strict=True)}
+    for name in ("log_prob", "entropy", "value", "reward"):
+        assert torch.equal(getattr(plays["beside"], name)[1], getattr(plays["alone"], name)[0]), name
+    assert not torch.equal(plays["beside"].value[0], plays["beside"].value[1])  # seeds differ
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "rollout.discounted_returns multiplies every seed's rewards in one matmul, "
+    "[S*B, T] @ [T, T], whose rounding depends on the number of rows: seed 5's returns, "
+    "and so its gradients, differ in the last bit beside other seeds. Computing the returns "
+    "per seed (or by the recursion) makes this test pass, but changes the numbers of every "
+    "run, so it waits for its own decision and re-recorded fingerprints (issue 16). Not strict: "
+    "on a BLAS whose rounding does not depend on the rows it would pass."))
+@pytest.mark.parametrize("experiment", ["wang2018", "ritter2018-episodic"])
+def test_a_seed_trained_beside_others_ends_with_bitwise_the_weights_it_has_trained_alone(
+        experiment):
+    beside, alone = _alone_and_beside_others(experiment, episodes=12)
+    together, _ = train(beside, device="cpu", progress=False)
+    by_itself, _ = train(alone, device="cpu", progress=False)
+    assert together.model.seeds == [4, 5, 6] and by_itself.model.seeds == [5]
+    assert together.update == by_itself.update == 3
+    for name, weights in together.model.state_dict().items():
+        assert torch.equal(weights[1], by_itself.model.state_dict()[name][0]), name
+
+
+def test_warm_up_ramps_the_learning_rate_linearly_then_holds_it():
+    config = tiny("wang2018", warmup_updates=4, lr=0.02)
+    seen = []
+    state, metrics = train(config, device="cpu", progress=False,
+                           on_update=lambda s: seen.append(s.optimizer.param_groups[0]["lr"]))
+    expected = [0.005, 0.01, 0.015, 0.02, 0.02, 0.02]  # lr * min(1, update / 4)
+    assert seen == pytest.approx(expected, rel=1e-12)
+    per_update = metrics.groupby("update")["lr"].agg(["min", "max"])
+    assert per_update["min"].tolist() == per_update["max"].tolist() == pytest.approx(expected)
+    without, _ = train(tiny("wang2018", lr=0.02), device="cpu", progress=False)
+    assert not torch.equal(state.model.weight, without.model.weight)
+    # with warm-up the first steps are smaller: the weights moved less from the same start
+    start = RecurrentActorCritic(state.model.input_size, state.model.hidden_size,
+                                 state.model.n_actions, seeds=state.model.seeds).weight
+    first, _ = train(config, device="cpu", progress=False, max_updates=1)
+    first_without, _ = train(tiny("wang2018", lr=0.02), device="cpu", progress=False,
+                             max_updates=1)
+    assert (first.model.weight - start).abs().max() < (first_without.model.weight - start).abs().max()

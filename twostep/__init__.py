@@ -1,16 +1,58 @@
 """twostep: meta-reinforcement learning on the two-step task (Wang 2018, Ritter 2018).
 
-The pieces, in the order data flows through them: :mod:`twostep.config` (the
-experiment), :mod:`twostep.seeding` (per-seed random streams), :mod:`twostep.tasks`
-(batched tasks), :mod:`twostep.models` (LSTM and epLSTM actor-critics),
-:mod:`twostep.memory` (the DND), :mod:`twostep.rollout` (playing episodes, the A2C
-loss), :mod:`twostep.train` (the update and the training loop, no files),
-:mod:`twostep.runs` (run folders, checkpoints, the cache), :mod:`twostep.evaluation`
-(frozen-weight tests), :mod:`twostep.logs` (trial tables), :mod:`twostep.analysis` (stay
-probabilities, regressions), :mod:`twostep.plots` (figures), :mod:`twostep.agents`
-(reference agents that need no training), :mod:`twostep.book` (the chapters' setup).
-:mod:`twostep.envs` wraps the tasks as Gymnasium environments (the optional ``gym``
-extra; nothing else imports Gymnasium).
+Every module, layer by layer, each layer importing only those above it in this list
+(``lint-imports`` checks it; pyproject.toml), in the order data flows through them:
+config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure.
+
+``errors``                   the one exception the command line turns into one line
+
+``files/`` how the tool reads and writes files, whatever they hold
+    ``write``                atomic writes, flushed to the disk before the rename
+    ``owned``                the ownership list: never replace a file the tool did not write
+    ``paths``                output paths checked before any work
+    ``locks``                one process per run folder
+    ``read``                 bounded reads of files someone hands us
+
+``trials/`` the trial table, one row per trial
+    ``columns``              the names of its columns, in one place
+    ``frame``                built from a batch of outcomes, and turned back into tensors
+    ``read``                 read from CSV with every value checked; checked in memory
+
+``core/`` the science, no files and no figures
+    ``strict_yaml``          YAML read strictly (no duplicate keys, 1e-3 a number)
+    ``config``               the experiment: typed, validated, loaded once; ``--set``
+    ``seeding``              per-seed random streams
+    ``devices``              where the networks run
+    ``limits``               what fits in memory, checked before the work
+    ``tasks``                the batched tasks: ``two_step`` (Wang 2018), ``episodic`` (Ritter 2018)
+    ``models``               LSTM and epLSTM actor-critics, every seed in one module
+    ``memory``               the DND (differentiable neural dictionary)
+    ``build``                the task, the networks and the memory a config asks for
+    ``rollout``              playing a batch of episodes; the A2C loss
+    ``train``                the update and the training loop
+    ``evaluation``           frozen-weight test episodes, as a trial table
+    ``agents``               reference agents that need no training
+
+``analysis/`` trial tables in, numbers and figures out (no torch)
+    ``stats``                stay probabilities and regressions; the condition names
+    ``readout``              linear read-outs of hidden states (chapter 6)
+    ``published``            the papers' numbers, and which run reproduces which panel
+    ``report``               our numbers beside theirs, as data and as text
+    ``plots``                figures
+
+``runs/`` trained runs on disk
+    ``checkpoints``          saved, read and checked
+    ``store``                run folders, the cache of trained runs, snapshots
+    ``parallel``             several runs trained side by side
+    ``reproduce``            every published panel, ours beside theirs
+    ``bench``                the batched trainer against a naive loop
+
+``interfaces/`` the ways in
+    ``cli``                  ``python -m twostep`` (``__main__``)
+    ``book``                 the chapters' setup
+    ``envs``                 Gymnasium environments (``single``, ``vector``, ``recorder``; gym extra)
+    ``env_bench``            the vector environment against the task it wraps
+    ``widgets``              browser widgets: ``game``, ``frames``, ``optional`` (book extra)
 """
 
 __version__ = "0.1.0"

@@ -3,7 +3,7 @@
 import sys
 
 try:
-    from twostep.cli import main
+    from twostep.interfaces.cli import main
 except KeyboardInterrupt:
     sys.stderr.write("interrupted: nothing was written\n")
     sys.exit(130)

@@ -1,0 +1,303 @@
+"""Figures drawn from the tidy tables of :mod:`twostep.analysis.stats` and training metrics.
+
+Every function returns a :class:`matplotlib.figure.Figure` (made without pyplot, so
+nothing is shown twice in a notebook and no global state changes) or draws into the
+``ax`` it is given and returns that axes' figure. Colours come from :data:`PALETTE`,
+the Okabe-Ito colour-blind-safe set; error bars are s.e.m. over seeds unless said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+from twostep.analysis.stats import CONDITION_SHORT, CONDITIONS, POOLED
+from twostep.errors import TwostepError
+
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+}
+"""Okabe & Ito's colour-blind-safe palette."""
+
+PALETTE = {
+    "common": OKABE_ITO["blue"],
+    "uncommon": OKABE_ITO["orange"],
+    "published": OKABE_ITO["black"],
+    "seed": "#4D4D4D",
+    "rewarded_common": OKABE_ITO["blue"],
+    "rewarded_uncommon": OKABE_ITO["orange"],
+    "unrewarded_common": OKABE_ITO["sky_blue"],
+    "unrewarded_uncommon": OKABE_ITO["vermillion"],
+    "runs": [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple", "orange",
+                                    "sky_blue", "black")],
+}
+"""Colours by meaning: transitions, published values, trial types, and a cycle for runs."""
+
+LINESTYLE = {"rewarded_common": "-", "rewarded_uncommon": "-",
+             "unrewarded_common": "--", "unrewarded_uncommon": "--"}
+
+_BAR_X = {"rewarded_common": 0.0, "rewarded_uncommon": 1.0,
+          "unrewarded_common": 2.5, "unrewarded_uncommon": 3.5}
+_BAR_WIDTH = 0.8
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    figure = Figure(figsize=size, layout="constrained")
+    return figure, figure.add_subplot()
+
+
+def tidy_axes(axes: Axes | Sequence[Axes] | np.ndarray) -> None:
+    """The book's axes style, on one axes or many: no top or right spine, short ticks."""
+    for ax in np.atleast_1d(axes).ravel():
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.tick_params(direction="out", length=3)
+
+
+def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise TwostepError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def _sem(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else np.nan
+
+
+def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = None,
+              ax: Axes | None = None, title: str | None = "Stay probability",
+              published_label: str = "published",
+              published_error: Mapping[str, float] | None = None) -> Figure:
+    """Bars of P(stay) per condition: mean over seeds, s.e.m. error bars, one dot per seed.
+
+    Args:
+        per_seed: :func:`twostep.analysis.stats.stay_probabilities` (``seed``, ``condition``,
+            ``stay_probability``).
+        published: published stay probabilities by condition; each is drawn as a hollow
+            black diamond beside its bar, and ours - published is written above the bar.
+        published_label: legend entry for those diamonds.
+        published_error: approximate half-width of each published error bar, by
+            condition; drawn as a grey band behind the diamond.
+    """
+    _require(per_seed, ["seed", "condition", "stay_probability"], "stay table")
+    figure, ax = _axes(ax, (4.2, 3.4))
+    grouped = per_seed.groupby(per_seed["condition"].astype(str))["stay_probability"]
+    means = grouped.mean().reindex(CONDITIONS)
+    sems = grouped.agg(_sem).reindex(CONDITIONS)
+    x = np.array([_BAR_X[c] for c in CONDITIONS])
+    colours = [PALETTE["common"] if c.endswith("_common") else PALETTE["uncommon"]
+               for c in CONDITIONS]
+    ax.bar(x, means.to_numpy(), width=_BAR_WIDTH, color=colours, alpha=0.85, zorder=1,
+           yerr=sems.fillna(0).to_numpy(), error_kw={"ecolor": "black", "capsize": 3, "lw": 1})
+
+    jitter = np.random.default_rng(0)
+    for condition, position in zip(CONDITIONS, x, strict=True):
+        values = per_seed.loc[per_seed["condition"].astype(str) == condition, "stay_probability"]
+        values = values.dropna().to_numpy()
+        offsets = jitter.uniform(-0.18, 0.18, size=len(values))
+        ax.scatter(position + offsets, values, s=12, color="white", edgecolor=PALETTE["seed"],
+                   linewidth=0.8, zorder=3)
+
+    handles = [Patch(color=PALETTE["common"], label="common"),
+               Patch(color=PALETTE["uncommon"], label="uncommon"),
+               Line2D([], [], marker="o", ls="", markerfacecolor="white",
+                      markeredgecolor=PALETTE["seed"], markersize=4, label="one seed")]
+    if published is not None:
+        theirs = np.array([published.get(c, np.nan) for c in CONDITIONS], dtype=float)
+        if published_error is not None:
+            half = np.array([published_error.get(c, np.nan) for c in CONDITIONS], dtype=float)
+            band_x = x + _BAR_WIDTH / 2 + 0.12
+            for position, centre, width in zip(band_x, theirs, half, strict=True):
+                if np.isnan(centre) or np.isnan(width):
+                    continue
+                ax.add_patch(Rectangle((position - 0.11, max(centre - width, 0.0)), 0.22,
+                                       min(centre + width, 1.0) - max(centre - width, 0.0),
+                                       color=PALETTE["published"], alpha=0.18, lw=0, zorder=2))
+            handles.append(Patch(color=PALETTE["published"], alpha=0.18,
+                                 label="published error bar (approx.)"))
+        ax.plot(x + _BAR_WIDTH / 2 + 0.12, theirs, ls="", marker="D", markersize=6,
+                markerfacecolor="none", markeredgecolor=PALETTE["published"], mew=1.3,
+                label=published_label, zorder=4, clip_on=False)
+        handles.append(Line2D([], [], ls="", marker="D", markerfacecolor="none",
+                              markeredgecolor=PALETTE["published"], label=published_label))
+        highest_seed = grouped.max().reindex(CONDITIONS).to_numpy()
+        tops = np.fmax(np.fmax(means.to_numpy() + sems.fillna(0).to_numpy(), theirs),
+                       highest_seed)
+        for position, ours, reference, top in zip(x, means, theirs, tops, strict=True):
+            if np.isnan(ours) or np.isnan(reference):
+                continue
+            ax.text(position, min(top + 0.015, 1.01), f"{ours - reference:+.2f}",
+                    ha="center", va="bottom", fontsize=7.5, clip_on=False)
+
+    ax.set_xticks(x, [CONDITION_SHORT[c] for c in CONDITIONS])
+    ax.set_xticks([0.5, 3.0], ["rewarded", "unrewarded"], minor=True)
+    ax.tick_params(axis="x", which="minor", length=0, pad=17)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlim(-0.6, 4.25)
+    ax.set_ylabel("P(stay)")
+    ax.axhline(0.5, color="0.6", lw=0.8, ls=":", zorder=0)
+    one_row = sum(len(handle.get_label()) for handle in handles) <= 45
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=len(handles) if one_row else 2, frameon=False, fontsize=7,
+              handlelength=1.2, columnspacing=0.9)
+    if title:
+        ax.set_title(title, pad=22 if one_row else 40)
+    tidy_axes(ax)
+    return figure
+
+
+def _labelled(tables: pd.DataFrame | Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """One table, or several by label, as a mapping from label to table."""
+    if isinstance(tables, pd.DataFrame):
+        return {"": tables}
+    return dict(tables)
+
+
+def learning_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], ax: Axes | None = None,
+                    smooth: int = 1, references: Mapping[str, float] | None = None,
+                    title: str | None = "Learning curves",
+                    ylabel: str = "reward per episode") -> Figure:
+    """Reward per episode against episodes trained: mean over seeds with an s.e.m. band.
+
+    Args:
+        metrics: one run's table, or several by label (overlaid, one colour each); one row
+            per update per seed with columns ``update``, ``seed``, ``episodes`` (episodes
+            trained so far) and ``reward``.
+        smooth: running mean over this many updates, per seed, before averaging.
+        references: horizontal dotted lines by label, e.g. ``{"chance": 50, "ideal": 70.7}``.
+    """
+    figure, ax = _axes(ax, (5.0, 3.2))
+    for index, (label, table) in enumerate(_labelled(metrics).items()):
+        _require(table, ["update", "seed", "episodes", "reward"], "metrics table")
+        table = table.sort_values(["seed", "update"])
+        reward = table.groupby("seed")["reward"].transform(
+            lambda series: series.rolling(smooth, min_periods=1).mean())
+        per_update = table.assign(reward=reward).groupby("update").agg(
+            episodes=("episodes", "mean"), mean=("reward", "mean"),
+            sem=("reward", _sem))
+        colour = PALETTE["runs"][index % len(PALETTE["runs"])]
+        ax.plot(per_update["episodes"], per_update["mean"], color=colour, lw=1.5,
+                label=label or None)
+        band = per_update["sem"].fillna(0)
+        ax.fill_between(per_update["episodes"], per_update["mean"] - band,
+                        per_update["mean"] + band, color=colour, alpha=0.25, lw=0)
+    for label, value in (references or {}).items():
+        ax.axhline(value, color="0.4", lw=0.8, ls=":")
+        ax.annotate(label, (1.0, value), xycoords=("axes fraction", "data"), ha="right",
+                    va="bottom", fontsize=7, color="0.3")
+    ax.set_xlabel("episodes trained")
+    ax.set_ylabel(ylabel)
+    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
+        ax.legend(frameon=False, fontsize=8)
+    if title:
+        ax.set_title(title)
+    tidy_axes(ax)
+    return figure
+
+
+def _estimates(table: pd.DataFrame, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray,
+                                                                    dict[str, np.ndarray]]:
+    """Bar heights and error bars per term: mean and s.e.m. over seeds when the table has
+    two or more seeds, else the pooled fit's estimate and standard error."""
+    seeds = table[table["seed"].astype(str) != POOLED]
+    dots = {term: seeds.loc[seeds["term"] == term, "estimate"].to_numpy() for term in terms}
+    if seeds["seed"].nunique() >= 2:
+        grouped = seeds.groupby("term")["estimate"]
+        return (grouped.mean().reindex(terms).to_numpy(),
+                grouped.agg(_sem).reindex(terms).to_numpy(), dots)
+    pooled = table[table["seed"].astype(str) == POOLED].set_index("term")
+    if pooled.empty:
+        pooled = table.set_index("term")
+    return (pooled["estimate"].reindex(terms).to_numpy(), pooled["se"].reindex(terms).to_numpy(),
+            dots)
+
+
+def regression_coefficients(table: pd.DataFrame | Mapping[str, pd.DataFrame],
+                            ax: Axes | None = None, title: str | None = "Logistic regression",
+                            drop: Sequence[str] = ()) -> Figure:
+    """Coefficient bars of :func:`~twostep.analysis.stats.daw_regression` (or the corrected one).
+
+    Bars are the mean over seeds with s.e.m. error bars and one dot per seed; a table with
+    a single seed shows the pooled fit's estimate and standard error instead. Several
+    tables by label are drawn as grouped bars (e.g. raw beside corrected).
+    ``drop`` leaves terms out (e.g. ``["intercept"]``).
+    """
+    tables = _labelled(table)
+    for each in tables.values():
+        _require(each, ["seed", "term", "estimate", "se"], "coefficient table")
+    terms = [t for t in dict.fromkeys(pd.concat(list(tables.values()))["term"]) if t not in drop]
+    figure, ax = _axes(ax, (1.0 + 0.9 * len(terms) * max(1, len(tables)) ** 0.5, 3.2))
+    width = 0.8 / len(tables)
+    x = np.arange(len(terms))
+    for index, (label, each) in enumerate(tables.items()):
+        heights, errors, dots = _estimates(each, terms)
+        offset = (index - (len(tables) - 1) / 2) * width
+        colour = PALETTE["runs"][index % len(PALETTE["runs"])]
+        present = ~np.isnan(heights)
+        ax.bar((x + offset)[present], heights[present], width=width * 0.9, color=colour,
+               alpha=0.85, yerr=np.nan_to_num(errors[present]),
+               error_kw={"ecolor": "black", "capsize": 3, "lw": 1}, label=label or None)
+        for position, term in zip(x + offset, terms, strict=True):
+            values = dots[term]
+            if len(values) >= 2:
+                ax.scatter(np.full(len(values), position), values, s=10, color="white",
+                           edgecolor=PALETTE["seed"], linewidth=0.8, zorder=3)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(x, [t.replace(":", " x\n") for t in terms])
+    ax.set_ylabel("coefficient (logit)")
+    if len(tables) > 1:
+        ax.legend(frameon=False, fontsize=8)
+    if title:
+        ax.set_title(title)
+    tidy_axes(ax)
+    return figure
+
+
+def lagged_weights(coefs: pd.DataFrame, ax: Axes | None = None,
+                   title: str | None = "Lagged regression") -> Figure:
+    """Weights of :func:`~twostep.analysis.stats.lagged_regression` against lag, one line per
+    trial type: mean over seeds with s.e.m. error bars (the pooled fit with its standard
+    error for a single seed)."""
+    _require(coefs, ["seed", "term", "lag", "estimate", "se"], "lagged coefficient table")
+    weights = coefs[coefs["term"].isin(CONDITIONS)]
+    if weights.empty:
+        raise TwostepError("lagged coefficient table: no trial-type weights")
+    figure, ax = _axes(ax, (4.2, 3.2))
+    seeds = weights[weights["seed"].astype(str) != POOLED]
+    use_seeds = seeds["seed"].nunique() >= 2
+    for condition in CONDITIONS:
+        if use_seeds:
+            rows = seeds[seeds["term"] == condition].groupby("lag")["estimate"]
+            mean, error = rows.mean(), rows.agg(_sem)
+        else:
+            rows = weights[(weights["term"] == condition)
+                           & (weights["seed"].astype(str) == POOLED)]
+            if rows.empty:
+                rows = weights[weights["term"] == condition]
+            rows = rows.set_index("lag").sort_index()
+            mean, error = rows["estimate"], rows["se"]
+        lags = mean.index.to_numpy(dtype=float)
+        ax.errorbar(lags, mean.to_numpy(), yerr=error.fillna(0).to_numpy(), marker="o",
+                    markersize=4, capsize=2, lw=1.4, color=PALETTE[condition],
+                    ls=LINESTYLE[condition], label=CONDITION_SHORT[condition])
+    ax.axhline(0, color="black", lw=0.8)
+    lags = sorted(weights["lag"].dropna().astype(int).unique())
+    ax.set_xticks(lags)
+    ax.set_xlabel("trials back (lag)")
+    ax.set_ylabel("weight on repeating (logit)")
+    ax.legend(frameon=False, fontsize=8, title="trial type", title_fontsize=8, ncol=2,
+              loc="best")
+    if title:
+        ax.set_title(title)
+    tidy_axes(ax)
+    return figure

@@ -1,0 +1,142 @@
+"""The one registry of what each paper published and which of our runs reproduces it.
+
+Published numbers are data, so that tables and figures can sit ours beside theirs;
+:data:`PUBLISHED_FOR_PANEL` says which published panel each of our stay-probability
+panels (:data:`twostep.analysis.stats.PANELS`) is compared with, and :data:`PANEL_SOURCES`
+which run, tested how, reproduces it. Adding a panel means editing this file only.
+
+Stay probabilities are P(repeat the reference trial's first-stage choice), one value
+per condition of the reference trial, keyed in the order of :data:`CONDITIONS`.
+Values read off published figures are approximate: reading a bar by eye is good to
+about +-0.03, and that is only the error of *reading* the figure. The published bars
+carry their own error bars (:data:`RITTER2018_ERROR_BAR`, :data:`WANG2018_SPREAD`),
+which are larger. The sources are in the book's bibliography (book/references.bib).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twostep.analysis.stats import CONDITIONS
+
+
+def _stay(rc: float, ru: float, uc: float, uu: float) -> dict[str, float]:
+    return dict(zip(CONDITIONS, (rc, ru, uc, uu), strict=True))
+
+
+WANG2018_STAY = _stay(0.99, 0.63, 0.61, 0.99)
+"""Wang et al. 2018, Fig. 5b: the trained meta-RL LSTM, test episodes (read by eye, +-0.03)."""
+
+RITTER2018_STAY: dict[str, dict[str, float]] = {
+    "incremental_uncued": _stay(1.00, 0.13, 0.08, 1.00),
+    "incremental_cued": _stay(0.72, 0.46, 0.42, 0.78),
+    "episodic": _stay(0.84, 0.30, 0.35, 0.72),
+}
+"""Ritter et al. 2018, episodic two-step task: the "incremental" panels, uncued and cued
+trials each against trial t-1 (which agent they come from the papers do not settle, as
+far as we could read them), and the "episodic" panel, cued trials against the recalled
+past trial (read by eye, +-0.03; their own error bars: :data:`RITTER2018_ERROR_BAR`)."""
+
+RITTER2018_ERROR_BAR_RANGE: tuple[float, float] = (0.05, 0.10)
+"""The half-widths of the error bars on the published Ritter 2018 stay-probability bars:
+roughly +-0.05 to +-0.10. Approximate: this range was read off the figures as a whole,
+not bar by bar."""
+
+RITTER2018_ERROR_BAR: dict[str, dict[str, float]] = {
+    panel: dict.fromkeys(CONDITIONS, sum(RITTER2018_ERROR_BAR_RANGE) / 2)
+    for panel in RITTER2018_STAY
+}
+"""Approximate half-width of each published Ritter 2018 error bar: the middle of
+:data:`RITTER2018_ERROR_BAR_RANGE` (0.075) for every bar, since we could not read them
+one by one. Drawn as bands; a difference within it is "within the published error bar"."""
+
+WANG2018_SPREAD = _stay(0.02, 0.04, 0.075, 0.02)
+"""Approximate half-range of the published networks' dots in Wang et al. 2018, Fig. 5b:
+RU 0.59-0.67 and UC 0.53-0.68 (read by eye); RC and UU sit at the ceiling, where the
+dots overlap, so 0.02 is a guess of the same order as the reading error."""
+
+IDEAL_OBSERVER_WANG = _stay(1.00, 0.66, 0.66, 1.00)
+"""A Bayes-optimal greedy agent on the Wang 2018 task (exact belief about the good state,
+always choosing the action that commonly leads to it), as measured with
+:class:`twostep.core.agents.IdealObserverAgent` (chapter 1)."""
+
+IDEAL_OBSERVER_WANG_REWARD = 70.7
+"""That ideal observer's reward per 100 trials on the Wang 2018 task."""
+
+
+# ---------------------------------------------------------------------- panels
+PUBLISHED_FOR_PANEL: dict[str, tuple[str, dict[str, float]]] = {
+    "all_vs_previous": ("Wang 2018, Fig. 5b", WANG2018_STAY),
+    "uncued_vs_previous": ("Ritter 2018, incremental, uncued",
+                           RITTER2018_STAY["incremental_uncued"]),
+    "cued_vs_previous": ("Ritter 2018, incremental, cued", RITTER2018_STAY["incremental_cued"]),
+    "cued_vs_recalled": ("Ritter 2018, episodic", RITTER2018_STAY["episodic"]),
+}
+"""The published panel each of our panels is compared with, and where it comes from."""
+
+PUBLISHED_ERROR_FOR_PANEL: dict[str, dict[str, float]] = {
+    "all_vs_previous": WANG2018_SPREAD,
+    "uncued_vs_previous": RITTER2018_ERROR_BAR["incremental_uncued"],
+    "cued_vs_previous": RITTER2018_ERROR_BAR["incremental_cued"],
+    "cued_vs_recalled": RITTER2018_ERROR_BAR["episodic"],
+}
+"""Approximate half-width of each published bar's error bar (or spread of runs), by
+panel and condition (read approximately, see above)."""
+
+
+@dataclass(frozen=True)
+class PanelSource:
+    """Which run, tested how, reproduces which published panel."""
+
+    experiment: str
+    panel: str
+    retrieval: str | None = None
+    """Memory rule at test time, if not the trained one (``"off"``: retrieval lesioned)."""
+    agent: str = ""
+    reading: str = "unfitted"
+    """Which reading of the paper this row is: ``"unfitted"`` (no parameter chosen on the
+    published panel: the Wang panel, the episodic panel), one of
+    :data:`INCREMENTAL_READINGS`, or ``"fitted"`` (a variant with a parameter chosen to
+    match the very panel it is scored against)."""
+    headline: bool = False
+    """Whether this row is the book's headline for its panel: the Wang panel, the unfitted
+    episodic panel and, of the readings of "incremental", the one the book argues for
+    (:data:`HEADLINE_INCREMENTAL_READING`). One row per published panel."""
+
+
+INCREMENTAL_READINGS: dict[str, str] = {
+    "one agent": "the episodic agent itself, memory on, scored against trial t-1",
+    "lesion": "the trained episodic network with retrieval switched off at test",
+    "trained without memory": "a network of the same kind trained without memory",
+}
+"""The three readings of Ritter 2018's "incremental" panels. The papers, as far as we
+could read them, do not settle which is meant. The book argues for "one agent" from the
+figures' axis labels and the behaviour (chapter 5); all three are reported side by side."""
+
+HEADLINE_INCREMENTAL_READING = "one agent"
+
+_EPISODIC = "ritter2018-episodic"
+_AGENT_OF_READING = {
+    "one agent": (_EPISODIC, None, "epLSTM with memory (1-NN)"),
+    "lesion": (_EPISODIC, "off", "epLSTM (1-NN), retrieval off at test"),
+    "trained without memory": ("ritter2018-incremental", None, "epLSTM trained without memory"),
+}
+
+PANEL_SOURCES: list[PanelSource] = [
+    PanelSource("wang2018", "all_vs_previous", agent="LSTM", headline=True),
+    # Ritter 2018, the unfitted headline: 1-NN retrieval, fresh seeds 1000-1007
+    PanelSource(_EPISODIC, "cued_vs_recalled", agent="epLSTM with memory (1-NN)", headline=True),
+    # the three readings of the "incremental" panels, side by side
+    *(PanelSource(experiment, panel, retrieval, agent=agent, reading=reading,
+                  headline=reading == HEADLINE_INCREMENTAL_READING)
+      for reading, (experiment, retrieval, agent) in _AGENT_OF_READING.items()
+      for panel in ("uncued_vs_previous", "cued_vs_previous")),
+    # the calibrated variant: its temperature was chosen on the published episodic panel
+    PanelSource("ritter2018-episodic-fitted", "cued_vs_recalled",
+                agent="epLSTM with memory (k-NN, tau 0.25, fitted)", reading="fitted"),
+]
+"""Every published panel and the run that reproduces it (see :data:`twostep.analysis.stats.PANELS`).
+
+Each row names its reading (``"unfitted"``, a reading of "incremental" from
+:data:`INCREMENTAL_READINGS`, or ``"fitted"``) and whether it is the book's headline for
+its panel (one headline row per panel)."""

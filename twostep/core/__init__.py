@@ -1,0 +1,13 @@
+"""The science: what an experiment is and how it runs, with no files and no figures.
+
+The config (:mod:`~twostep.core.config`, read strictly by :mod:`~twostep.core.strict_yaml`),
+per-seed random streams (:mod:`~twostep.core.seeding`), where the networks run
+(:mod:`~twostep.core.devices`) and what fits in memory (:mod:`~twostep.core.limits`); the
+batched tasks (:mod:`~twostep.core.tasks`), the recurrent actor-critics
+(:mod:`~twostep.core.models`) and the DND (:mod:`~twostep.core.memory`), built from a
+config by :mod:`~twostep.core.build`; playing episodes and the A2C loss
+(:mod:`~twostep.core.rollout`), training (:mod:`~twostep.core.train`), frozen-weight tests
+(:mod:`~twostep.core.evaluation`) and reference agents that need no training
+(:mod:`~twostep.core.agents`). Results leave this layer as trial tables
+(:mod:`twostep.trials`) and metrics tables.
+"""

@@ -1,0 +1,8 @@
+"""The run layer: trained runs on disk, and the commands' heavy lifting built on them.
+
+Run folders, the cache keyed by config and snapshots (:mod:`~twostep.runs.store`),
+checkpoints (:mod:`~twostep.runs.checkpoints`), several runs trained side by side
+(:mod:`~twostep.runs.parallel`), every published panel reproduced
+(:mod:`~twostep.runs.reproduce`) and the trainer timed against a naive loop
+(:mod:`~twostep.runs.bench`).
+"""

@@ -1,7 +1,0 @@
-"""Widgets whose logic runs in the browser (anywidget), so they work in Jupyter, Colab and
-the static book alike: the two-step game and a slider over pre-drawn views."""
-
-from twostep.widgets.frames import FrameSlider, frames_of
-from twostep.widgets.game import TwoStepGame, draw_games
-
-__all__ = ["FrameSlider", "TwoStepGame", "draw_games", "frames_of"]
