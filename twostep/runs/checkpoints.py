@@ -59,6 +59,8 @@ def save_checkpoint(state: TrainState, config: ExperimentConfig, run_dir: Path) 
         "optimizer": state.optimizer.state_dict(),
         "generators": [g.get_state() for g in state.generators],
         "metrics": state.metrics,
+        "device": state.model.weight.device.type,
+        "engine": state.engine,
     }
     atomic_write(run_dir / "checkpoint.pt", lambda p: torch.save(payload, p))
     atomic_write(run_dir / "metrics.csv", lambda p: pd.DataFrame(state.metrics).to_csv(p, index=False))
@@ -105,6 +107,15 @@ def state_from_checkpoint(payload: dict, config: ExperimentConfig, device: torch
     state.update = int(payload["update"])
     state.metrics = list(payload["metrics"])
     return state
+
+
+def trained_with(payload: dict) -> tuple[str, str]:
+    """The device type and the engine a checkpoint was trained with (checkpoints written
+    before they were recorded: the CPU and the reference engine, the only ones then)."""
+    device, engine = payload.get("device", "cpu"), payload.get("engine", "reference")
+    if not isinstance(device, str) or not isinstance(engine, str):
+        raise TwostepError("damaged checkpoint (its device or engine is not a name)")
+    return device, engine
 
 
 def load_model(run_dir: str | Path, device: str | torch.device = "cpu"

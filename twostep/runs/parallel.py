@@ -56,7 +56,7 @@ def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path
     if processes is not None and processes < 1:
         raise TwostepError(f"processes must be at least 1, got {processes}")
     pending = {label: config for label, config in configs.items()
-               if not is_finished(run_dir_for(config, root))}
+               if not is_finished(run_dir_for(config, root, device))}
     workers = min(len(pending), processes or os.cpu_count() or 1)
     if pending and device.type == "cpu" and workers > 1:
         _train_in_workers(pending, root, workers, progress)
@@ -84,7 +84,7 @@ def _train_in_workers(configs: dict[str, ExperimentConfig], root: str | Path | N
                 label = _next_to_start(waiting, configs, root)
                 if label is None:  # the rest were finished by another process meanwhile
                     break
-                folder = run_dir_for(configs[label], root).parent  # as the caller resolves it
+                folder = run_dir_for(configs[label], root, "cpu").parent  # as the caller resolves it
                 receive, send = context.Pipe(duplex=False)
                 worker = context.Process(target=_train_one, args=(configs[label], folder, send),
                                          name=f"twostep-train-{label}", daemon=True)
@@ -129,10 +129,11 @@ def _next_to_start(waiting: list[str], configs: dict[str, ExperimentConfig],
     if any (so that two notebooks executing at once train different runs rather than wait
     for each other), else the first (its worker waits for the other process, then loads).
     Runs another process has finished meanwhile are dropped; None when none is left."""
-    waiting[:] = [label for label in waiting if not is_finished(run_dir_for(configs[label], root))]
+    waiting[:] = [label for label in waiting
+                  if not is_finished(run_dir_for(configs[label], root, "cpu"))]
     for label in waiting:
         try:
-            with folder_lock(run_dir_for(configs[label], root)):  # free: nobody trains it now
+            with folder_lock(run_dir_for(configs[label], root, "cpu")):  # free: nobody trains it now
                 pass
         except TwostepError:
             continue
