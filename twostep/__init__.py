@@ -31,6 +31,7 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``rollout``              playing a batch of episodes; the A2C loss
     ``train``                the update and the training loop
     ``evaluation``           frozen-weight test episodes, as a trial table
+    ``hybrid``               the Daw 2011 hybrid model's equations: to simulate and to score choices
     ``agents``               reference agents that need no training
 
 ``analysis/`` trial tables in, numbers and figures out (no torch)
