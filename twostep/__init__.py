@@ -40,12 +40,16 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``readout``              linear read-outs of hidden states (chapter 6)
     ``published``            the papers' numbers, and which run reproduces which panel
     ``report``               our numbers beside theirs, as data and as text
+    ``signature``            the model-based signature of each seed, as one row
     ``plots``                figures
+    ``maps``                 a sweep's numbers over two of its fields
 
 ``runs/`` trained runs on disk
     ``checkpoints``          saved, read and checked
     ``store``                run folders, the cache of trained runs, snapshots
     ``parallel``             several runs trained side by side
+    ``sweep``                one experiment at many points of the task family, one table out
+    ``cluster``              where a sweep's runs train: Dask, locally or on a cluster
     ``reproduce``            every published panel, ours beside theirs
     ``bench``                the batched trainer against a naive loop
 
