@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 from helpers import TINY_TRAIN
 
-import twostep.runs.sweep as sweep_module
 from twostep.analysis.signature import SIGNATURE_COLUMNS
+from twostep.core.fit import fitted_w
 from twostep.errors import TwostepError
 from twostep.interfaces.cli import main
 from twostep.runs.store import evaluate_or_load, run_dir_for, train_or_load
 from twostep.runs.sweep import (
-    SIGNATURE_FILES,
+    SIGNATURE_FILE,
     bundled_sweeps,
     load_sweep,
     run_sweep,
@@ -104,7 +104,7 @@ def test_a_second_sweep_trains_nothing_and_gives_the_same_table(tmp_path):
     assert table.groupby("point")["seed"].apply(list).tolist() == [[0, 1], [0, 1]]
     for point in sweep.points:
         run_dir = tmp_path / "runs" / run_dir_for(point.config, ".").name
-        assert any((run_dir / name).is_file() for name in SIGNATURE_FILES.values())
+        assert (run_dir / SIGNATURE_FILE).is_file()
     checkpoints = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*/checkpoint.pt")}
 
     again = run_sweep(sweep, root=tmp_path / "runs", engine="tcp://127.0.0.1:9", progress=False)
@@ -118,14 +118,7 @@ def test_a_second_sweep_trains_nothing_and_gives_the_same_table(tmp_path):
     assert f"config_hash: {table['config_hash'].iloc[0]}" in provenance
 
 
-def fake_w(trials: pd.DataFrame) -> pd.Series:
-    """A stand-in for the hybrid model's fit: any number per seed."""
-    return trials.groupby("seed")["choice"].mean()
-
-
-def test_the_w_column_appears_once_the_package_can_fit_w(tmp_path, monkeypatch, tiny_wang):
+def test_the_signature_carries_the_hybrid_models_w_per_seed(tmp_path, tiny_wang):
     run_dir, _ = train_or_load(tiny_wang, tmp_path, device="cpu", progress=False)
-    assert "w" not in signature_or_load(run_dir).columns
-    monkeypatch.setattr(sweep_module, "W_FIT", f"{__name__}:fake_w")
     table = signature_or_load(run_dir)
-    assert table["w"].tolist() == fake_w(evaluate_or_load(run_dir)).tolist()
+    assert table["w"].tolist() == fitted_w(evaluate_or_load(run_dir)).tolist()

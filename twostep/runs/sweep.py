@@ -25,11 +25,10 @@ this machine's cores by default, or on a cluster. It returns one row per point a
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -46,6 +45,7 @@ from twostep.core.config import (
     parse_experiment,
     parse_setting,
 )
+from twostep.core.fit import fitted_w
 from twostep.core.strict_yaml import parse_yaml
 from twostep.errors import TwostepError
 from twostep.files.read import read_text
@@ -56,14 +56,8 @@ from twostep.runs.store import cached_table, evaluate_or_load, run_dir_for, runs
 SWEEP_KEYS = ("experiment", "grid", "points", "set")
 """The keys of a sweep file."""
 
-SIGNATURE_FILES = {False: "signature.csv", True: "signature-w.csv"}
-"""Each run's per-seed signature, cached in its folder: without and with the fitted ``w``."""
-
-W_FIT = "twostep.core.fit:fitted_w"
-"""Where the hybrid model's fit of w per seed is found (``module:function``, called as
-``function(trials)`` and returning a Series indexed by seed). Until the package has it, the
-results table has no ``w`` column; once it does, the next sweep adds the column to every run's
-cached signature."""
+SIGNATURE_FILE = "signature.csv"
+"""Each run's per-seed signature, w included, cached beside its test trials."""
 
 
 @dataclass(frozen=True)
@@ -220,28 +214,18 @@ def load_sweep(name_or_path: str | Path, settings: Iterable[str] = ()) -> Sweep:
 
 
 # ---------------------------------------------------------------------- one point
-def _w_fit() -> Callable[[pd.DataFrame], pd.Series] | None:
-    """The function :data:`W_FIT` names, where the package has it; else None."""
-    module, _, function = W_FIT.partition(":")
-    try:
-        return getattr(importlib.import_module(module), function)
-    except (ImportError, AttributeError):
-        return None
-
-
 def signature_or_load(run_dir: str | Path) -> pd.DataFrame:
     """The run's per-seed signature (:func:`~twostep.analysis.signature.signature_per_seed` of
-    its test trials), cached as ``RUN_DIR/signature.csv`` (``signature-w.csv`` once the
-    package can fit w: :data:`W_FIT`)."""
-    fit_w = _w_fit()
-    return cached_table(run_dir, SIGNATURE_FILES[fit_w is not None],
-                        lambda: signature_per_seed(evaluate_or_load(run_dir), fit_w))
+    its test trials, with the hybrid model's w fitted per seed by
+    :func:`twostep.core.fit.fitted_w`), cached as ``RUN_DIR/signature.csv``."""
+    return cached_table(run_dir, SIGNATURE_FILE,
+                        lambda: signature_per_seed(evaluate_or_load(run_dir), fitted_w))
 
 
 def _signature_if_done(config: ExperimentConfig, root: Path) -> pd.DataFrame | None:
     """The cached signature of a finished run, or None if anything is missing or stale."""
     run_dir = run_dir_for(config, root)
-    path = run_dir / SIGNATURE_FILES[_w_fit() is not None]
+    path = run_dir / SIGNATURE_FILE
     if not (path.is_file() and is_finished(run_dir)):
         return None
     if path.stat().st_mtime < (run_dir / "checkpoint.pt").stat().st_mtime:
