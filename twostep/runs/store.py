@@ -216,7 +216,7 @@ def train_or_load(config: ExperimentConfig, root: str | Path | None = None, devi
     return run_dir, pd.read_csv(run_dir / "metrics.csv")
 
 
-def _cached_table(run_dir: str | Path, name: str, compute) -> pd.DataFrame:
+def cached_table(run_dir: str | Path, name: str, compute) -> pd.DataFrame:
     """``RUN_DIR/name`` if it is newer than the checkpoint, else ``compute()``, written
     there; under the run folder's lock (two notebooks may ask at once)."""
     path = Path(run_dir) / name
@@ -242,7 +242,7 @@ def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu",
         return evaluate(model, config, retrieval=retrieval).trials
 
     name = "trials.csv" if retrieval is None else f"trials-retrieval-{retrieval}.csv"
-    return _cached_table(run_dir, name, compute)
+    return cached_table(run_dir, name, compute)
 
 
 def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None,
@@ -261,4 +261,4 @@ def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None
         return pd.concat(frames, ignore_index=True)
 
     suffix = "" if retrieval is None else f"-retrieval-{retrieval}"
-    return _cached_table(run_dir, f"snapshot-trials{suffix}.csv", compute)
+    return cached_table(run_dir, f"snapshot-trials{suffix}.csv", compute)
