@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,10 +47,12 @@ from twostep.runs.checkpoints import (
     checkpoint_config,
     is_finished,
     load_model,
+    merge_checkpoints,
     read_checkpoint,
     save_checkpoint,
     state_from_checkpoint,
     trained_with,
+    write_checkpoint,
 )
 
 
@@ -151,6 +154,26 @@ def _train_run(config: ExperimentConfig, run_dir: Path, resume: bool, device: to
     if state.update % every != 0 or state.update == first_update:
         save_checkpoint(state, config, run_dir)  # the last update, unless just saved
     return metrics
+
+
+def merge_shards(config: ExperimentConfig, run_dir: Path, shard_dirs: list[Path]) -> None:
+    """Make ``run_dir`` the finished run of ``config`` from the finished runs of its seed
+    shards (``shard_dirs``, in seed order): checkpoint, metrics and snapshots joined seed by
+    seed, then the shards removed. The caller holds ``run_dir``'s lock."""
+    payloads = [read_checkpoint(shard) for shard in shard_dirs]
+    merged = merge_checkpoints(payloads, config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    claim(run_dir, RUN_FILES)
+    write_text(run_dir / "config.yaml", config.to_yaml())
+    for update in snapshot_updates(shard_dirs[0]):
+        weights = [torch.load(shard / "snapshots" / f"update-{update:05d}.pt",
+                              map_location="cpu", weights_only=True) for shard in shard_dirs]
+        joined = {name: torch.cat([w[name] for w in weights]) for name in weights[0]}
+        (run_dir / "snapshots").mkdir(exist_ok=True)
+        atomic_write(run_dir / "snapshots" / f"update-{update:05d}.pt",
+                     lambda p, joined=joined: torch.save(joined, p))
+    write_checkpoint(merged, run_dir)  # last: the run counts as finished only once whole
+    shutil.rmtree(shard_dirs[0].parent)
 
 
 # ---------------------------------------------------------------------- the cache
