@@ -28,7 +28,9 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``models``               LSTM and epLSTM actor-critics, every seed in one module
     ``memory``               the DND (differentiable neural dictionary)
     ``build``                the task, the networks and the memory a config asks for
-    ``rollout``              playing a batch of episodes; the A2C loss
+    ``rollout``              playing a batch of episodes; the A2C loss (the reference engine)
+    ``compiled``             the compiled engine's kernels: fused steps, the backward pass
+    ``engine``               the two engines, and which one a run uses
     ``train``                the update and the training loop
     ``evaluation``           frozen-weight test episodes, as a trial table
     ``hybrid``               the Daw 2011 hybrid model's equations: to simulate and to score choices

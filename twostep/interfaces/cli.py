@@ -81,6 +81,7 @@ def settings_of(args) -> list[str]:
 
 def cmd_train(args) -> None:
     from twostep.core.config import load_experiment, with_settings
+    from twostep.core.devices import resolve_device
     from twostep.runs.checkpoints import is_finished
     from twostep.runs.store import run_dir_for, train_or_load, train_run
 
@@ -91,7 +92,7 @@ def cmd_train(args) -> None:
         metrics = train_run(config, out, resume=args.resume, device=args.device)
         done = "trained"
     else:  # the run cache, as reproduce and the chapters use it: trained once, then loaded
-        out = run_dir_for(config)
+        out = run_dir_for(config, device=resolve_device(args.device))
         args.on_interrupt = (f"the last checkpoint in {out} is kept; run the same command "
                              "again to continue")
         done = "already trained" if is_finished(out) else "trained"
