@@ -83,7 +83,8 @@ def cmd_train(args) -> None:
     from twostep.core.config import load_experiment, with_settings
     from twostep.core.devices import resolve_device
     from twostep.runs.checkpoints import is_finished
-    from twostep.runs.store import run_dir_for, train_or_load, train_run
+    from twostep.runs.parallel import train_or_load_many
+    from twostep.runs.store import run_dir_for, train_run
 
     config = with_settings(load_experiment(args.experiment), settings_of(args))
     if args.out:  # a folder of the user's choosing: continued only with --resume
@@ -96,7 +97,9 @@ def cmd_train(args) -> None:
         args.on_interrupt = (f"the last checkpoint in {out} is kept; run the same command "
                              "again to continue")
         done = "already trained" if is_finished(out) else "trained"
-        out, metrics = train_or_load(config, device=args.device, wait=False)
+        # its seeds split across the cores, each bitwise as trained alone
+        [(out, metrics)] = train_or_load_many({config.name: config}, device=args.device,
+                                              wait=False).values()
     last = metrics[metrics["update"] == metrics["update"].max()]
     print(f"{done} {config.train.seeds} seed(s) x {config.train.episodes} episodes "
           f"({config.train.updates} updates) in {out}; "

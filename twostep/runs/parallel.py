@@ -42,14 +42,18 @@ POLL_SECONDS = 0.5
 
 def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path | None = None,
                        device: str | torch.device = "auto", processes: int | None = None,
-                       progress: bool = True) -> dict[str, tuple[Path, pd.DataFrame]]:
+                       progress: bool = True, wait: bool = True,
+                       ) -> dict[str, tuple[Path, pd.DataFrame]]:
     """:func:`~twostep.runs.store.train_or_load` for each config, training the missing runs in parallel.
 
     Args:
         configs: ``{label: config}``; the labels name the progress bars and the result.
         root: where runs are cached, as for ``train_or_load``.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``; runs train in parallel only on the CPU.
-        processes: most workers at once (default: one per core, at most one per run).
+        processes: most workers at once (default: one per core); a run with more workers
+            than runs is split by seed across them (:func:`shard_configs`).
+        wait: as for ``train_or_load``: wait for a run another process is training (a
+            notebook), or refuse it at once (the command line).
 
     Returns:
         ``{label: (run_dir, metrics)}`` in the order of ``configs``.
@@ -69,7 +73,7 @@ def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path
                 merge_shards(pending[label], run_dir_for(pending[label], root, device),
                              [run_dir_for(c, _shard_root(pending[label], root), "cpu")
                               for c in shard_configs])
-    return {label: train_or_load(config, root, device=device, progress=progress)
+    return {label: train_or_load(config, root, device=device, progress=progress, wait=wait)
             for label, config in configs.items()}
 
 
