@@ -22,16 +22,19 @@ def test_reproduce_writes_figures_and_a_table_beside_the_published_values(tmp_pa
     pd.testing.assert_frame_equal(summary, again)
 
 
-def test_bench_reports_each_trainer_against_the_naive_loop(capsys):
-    rows = run_bench(updates=1, naive_episodes=1, experiments=("wang2018", "ritter2018-episodic"))
-    assert [row["trainer"] for row in rows] == ["naive", "wang2018", "ritter2018-episodic"]
-    naive = rows[0]["steps_per_s"]
+def test_bench_times_each_cell_and_batch_on_both_engines_beside_the_naive_loop(capsys):
+    rows = run_bench(batches=(1, 2), seeds=2, naive_episodes=1, budget_s=0.0)
+    assert [(row["cell"], row["batch"]) for row in rows] == [
+        ("LSTM", 1), ("LSTM", 2), ("epLSTM", 1), ("epLSTM", 2)]
     for row in rows:
-        assert math.isfinite(row["steps_per_s"]) and row["steps_per_s"] > 0
-        assert row["ratio"] == row["steps_per_s"] / naive  # batched / naive, as printed
+        assert row["reference"] > 0 and row["compiled"] > 0
+        assert row["speedup"] == row["reference"] / row["compiled"]  # as printed
+    lstm = [row for row in rows if row["cell"] == "LSTM"]
+    assert lstm[1]["naive"] == 2 * lstm[0]["naive"]  # twice the episodes, one at a time
+    assert all(math.isnan(row["naive"]) for row in rows if row["cell"] == "epLSTM")
     printed = capsys.readouterr().out
-    for row in rows[1:]:
-        assert f"{row['steps_per_s']:>14,.0f}{row['ratio']:>10.1f}" in printed
+    for row in rows:
+        assert f"{row['reference']:>11.1f}{row['compiled']:>10.1f}{row['speedup']:>6.1f}" in printed
 
 
 def test_the_fit_bench_times_a_fit_of_the_hybrid_model(capsys):

@@ -152,6 +152,22 @@ def _forward(model: RecurrentActorCritic, task: TwoStepTask, config: ExperimentC
     return trace, weight, torch.stack(rewards, dim=-1), outcomes
 
 
+_BLAS = None
+
+
+def _one_blas_thread():
+    """A context in which the BLAS behind the kernels' matrix products (Numba calls
+    SciPy's OpenBLAS) runs on one thread, whatever ``OMP_NUM_THREADS`` says. Its products
+    are a few hundred rows by 48 units: extra threads only add their start-up, and on a
+    shared or busy machine they make an update many times slower."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
 class _EpisodeBackprop(torch.autograd.Function):
     """The head outputs ``[S, B, T, A + 1]`` of a played batch as a function of the
     network's parameters; its backward is :func:`twostep.core.compiled.backward_episode`."""
@@ -170,12 +186,13 @@ class _EpisodeBackprop(torch.autograd.Function):
         d_weight = torch.empty_like(weight)
         d_head_weight = torch.empty_like(ctx.head_weight)
         d_head_bias = torch.empty(d_head_weight.shape[0], d_head_weight.shape[-1])
-        compiled.backward_episode(
-            trace.input_size, trace.hidden_size, weight.numpy(), ctx.head_weight.numpy(),
-            trace.inputs, trace.act, trace.cell, trace.tanh_cell, trace.hidden,
-            d_out.contiguous().numpy(), trace.read_step, trace.write_entry, trace.neighbours,
-            trace.neighbour_weights, trace.tanh_memory, trace.n_entries, ctx.route_memory,
-            d_weight.numpy(), d_head_weight.numpy(), d_head_bias.numpy())
+        with _one_blas_thread():
+            compiled.backward_episode(
+                trace.input_size, trace.hidden_size, weight.numpy(), ctx.head_weight.numpy(),
+                trace.inputs, trace.act, trace.cell, trace.tanh_cell, trace.hidden,
+                d_out.contiguous().numpy(), trace.read_step, trace.write_entry,
+                trace.neighbours, trace.neighbour_weights, trace.tanh_memory, trace.n_entries,
+                ctx.route_memory, d_weight.numpy(), d_head_weight.numpy(), d_head_bias.numpy())
         rows = trace.input_size + trace.hidden_size
         return d_weight[:, :rows], d_weight[:, rows], d_head_weight, d_head_bias, None, None, None
 

@@ -182,6 +182,16 @@ def cmd_fit(args) -> None:
               f"written to {out}", file=sys.stderr if args.json else sys.stdout)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 600 seconds, got {value}")
+    return value
+
+
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -223,7 +233,8 @@ def cmd_bench(args) -> None:
     from twostep.interfaces.env_bench import run_vector_env_bench
     from twostep.runs.bench import run_bench, run_fit_bench
 
-    run_bench(updates=args.updates, naive_episodes=args.naive_episodes)
+    run_bench(batches=tuple(args.batches), seeds=args.seeds, naive_episodes=args.naive_episodes,
+              budget_s=args.seconds)
     run_vector_env_bench(batch=args.env_batch)
     run_fit_bench(episodes=args.fit_episodes)
 
@@ -330,11 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("bench", parents=debug,
-                       help="env-steps/s of the batched trainer vs a naive loop, "
-                       "and of the Gymnasium vector env vs the batched task; seconds to fit "
-                       "the hybrid model")
-    p.add_argument("--updates", type=_positive, default=5)
-    p.add_argument("--naive-episodes", type=_positive, default=5)
+                       help="ms per update of each cell on the reference and compiled "
+                       "engines, a naive loop and every device; the Gymnasium vector env vs "
+                       "the batched task; seconds to fit the hybrid model")
+    p.add_argument("--batches", type=_positive, nargs="+", default=[1, 16, 128],
+                   help="episodes per seed per update to time (default 1 16 128)")
+    p.add_argument("--seeds", type=_positive, default=8, help="seeds trained together (default 8)")
+    p.add_argument("--seconds", type=_seconds, default=1.0,
+                   help="time spent on each measurement, at least two updates (default 1)")
+    p.add_argument("--naive-episodes", type=_positive, default=5,
+                   help="episodes of the naive loop timed (default 5)")
     p.add_argument("--env-batch", type=_positive, default=128,
                    help="episodes stepped together in the vector env comparison (default 128)")
     p.add_argument("--fit-episodes", type=_positive, default=300,

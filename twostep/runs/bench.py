@@ -1,9 +1,12 @@
-"""``python -m twostep bench``: the batched trainer against a naive loop, in one run.
+"""``python -m twostep bench``: the engines against each other and a naive loop, in one run.
 
-The naive loop is how the two-step task is usually trained: one episode per
-update, a Python-object environment, ``torch.nn.LSTMCell`` at batch 1 and a
-``.item()`` every step. Both are timed in the same process, one after the other,
-so the ratio holds on whatever machine runs it; the absolute numbers do not.
+:func:`run_bench` times an update of each cell (the LSTM of ``wang2018``, the epLSTM of
+``ritter2018-episodic``) at several batch sizes on the reference engine, the compiled
+engine (:mod:`twostep.core.engine`) and every CUDA device present. The naive loop is how
+the two-step task is usually trained: one episode per update, a Python-object
+environment, ``torch.nn.LSTMCell`` at batch 1 and a ``.item()`` every step. All are
+timed in the same process, one after the other, so the ratios hold on whatever machine
+runs it; the absolute numbers do not.
 
 :func:`run_fit_bench` times a fit of the hybrid model (:mod:`twostep.core.fit`) to a
 table the size of a trained network's test set: 8 seeds x 300 episodes.
@@ -80,33 +83,83 @@ def naive_steps_per_second(config: ExperimentConfig, episodes: int) -> float:
     return episodes * task.trials / (time.perf_counter() - started)
 
 
-def batched_steps_per_second(config: ExperimentConfig, updates: int) -> float:
-    """Env-steps/s of :func:`twostep.core.train.update_step` at the experiment's batch and seeds."""
-    state = new_state(config, torch.device("cpu"))
-    task = task_for(config)
-    update_step(state, config, task)  # warm-up
-    started = time.perf_counter()
-    for _ in range(updates):
+CELLS = {"LSTM": "wang2018", "epLSTM": "ritter2018-episodic"}
+"""The two cells the bench times, each in the experiment that uses it."""
+
+
+def ms_per_update(config: ExperimentConfig, device: torch.device, budget_s: float = 1.0,
+                  most: int = 50) -> float:
+    """Milliseconds per :func:`~twostep.core.train.update_step` of ``config`` on ``device``:
+    after one warm-up update, as many updates as fit in ``budget_s`` (at least two, at
+    most ``most``). On the CPU it is this process's CPU time, which another busy process
+    on the machine does not inflate; on a GPU, wall time with the device synchronised."""
+    state = new_state(config, device)
+    task = task_for(config, device)
+    update_step(state, config, task)  # warm-up: kernels compiled or loaded, caches filled
+    cuda = device.type == "cuda"
+
+    def now() -> float:
+        if cuda:
+            torch.cuda.synchronize(device)
+            return time.perf_counter()
+        return time.process_time()
+
+    started, n = now(), 0
+    while n < 2 or (n < most and now() - started < budget_s):
         update_step(state, config, task)
-    elapsed = time.perf_counter() - started
-    return updates * config.train.seeds * config.train.batch_size * task.trials / elapsed
+        n += 1
+    return (now() - started) / n * 1000
 
 
-def run_bench(updates: int = 5, naive_episodes: int = 5,
-              experiments: tuple[str, ...] = ("wang2018", "ritter2018-episodic")) -> list[dict]:
-    """Print and return env-steps/s of the batched trainer and the naive loop, and the ratio."""
-    wang = load_experiment("wang2018")
-    naive = naive_steps_per_second(wang, naive_episodes)
-    print(f"threads: {torch.get_num_threads()}")
-    print(f"{'trainer':<38}{'env-steps/s':>14}{'x naive':>10}")
-    print(f"{'naive loop (1 episode per update)':<38}{naive:>14,.0f}{1.0:>10.1f}")
-    rows = [{"trainer": "naive", "steps_per_s": naive, "ratio": 1.0}]
-    for name in experiments:
-        config = load_experiment(name)
-        batched = batched_steps_per_second(config, updates)
-        label = f"batched {name} ({config.train.seeds}x{config.train.batch_size})"
-        print(f"{label:<38}{batched:>14,.0f}{batched / naive:>10.1f}")
-        rows.append({"trainer": name, "steps_per_s": batched, "ratio": batched / naive})
+def devices_present() -> list[torch.device]:
+    """The CPU and every CUDA device."""
+    return [torch.device("cpu"),
+            *(torch.device("cuda", i) for i in range(torch.cuda.device_count()))]
+
+
+def run_bench(batches: tuple[int, ...] = (1, 16, 128), seeds: int = 8, naive_episodes: int = 5,
+              budget_s: float = 1.0, cells: dict[str, str] | None = None) -> list[dict]:
+    """Print and return ms per update, one table per cell, one row per batch size.
+
+    Columns: the naive loop (LSTM only: its time per episode, measured here, times the
+    ``seeds x batch`` episodes of an update), the reference engine and the compiled engine
+    on the CPU, and the reference engine on each CUDA device present; all measured in this
+    run, on this process's threads (``torch.get_num_threads()``)."""
+    cells = CELLS if cells is None else cells
+    cpu = torch.device("cpu")
+    gpus = devices_present()[1:]
+    naive_ms = None
+    print(f"ms per update, {seeds} seeds, {torch.get_num_threads()} thread(s); "
+          "x: the reference engine's time over the compiled one's")
+    rows = []
+    for cell, name in cells.items():
+        base = load_experiment(name)
+        if cell == "LSTM" and naive_episodes:
+            per_episode_ms = 1000 * base.task.trials / naive_steps_per_second(base, naive_episodes)
+        header = f"{'batch':>6}{'naive loop':>12}{'reference':>11}{'compiled':>10}{'x':>6}"
+        header += "".join(f"{str(gpu):>11}" for gpu in gpus)
+        print(f"\n{cell} ({name})\n{header}")
+        for batch in batches:
+            config = base.with_changes(train={"seeds": seeds, "batch_size": batch})
+            row = {"cell": cell, "experiment": name, "batch": batch, "seeds": seeds}
+            for engine in ("reference", "compiled"):
+                row[engine] = ms_per_update(config.with_changes(train={"engine": engine}),
+                                            cpu, budget_s)
+            naive_ms = (per_episode_ms * seeds * batch
+                        if cell == "LSTM" and naive_episodes else float("nan"))
+            row["naive"] = naive_ms
+            for gpu in gpus:
+                row[str(gpu)] = ms_per_update(config.with_changes(train={"engine": "reference"}),
+                                              gpu, budget_s)
+            row["speedup"] = row["reference"] / row["compiled"]
+            naive = "-" if naive_ms != naive_ms else f"{naive_ms:,.0f}"
+            line = (f"{batch:>6}{naive:>12}{row['reference']:>11.1f}{row['compiled']:>10.1f}"
+                    f"{row['speedup']:>6.1f}")
+            line += "".join(f"{row[str(gpu)]:>11.1f}" for gpu in gpus)
+            print(line)
+            rows.append(row)
+    if not gpus:
+        print("(no CUDA device here)")
     return rows
 
 
