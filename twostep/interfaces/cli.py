@@ -81,10 +81,10 @@ def settings_of(args) -> list[str]:
 
 def cmd_train(args) -> None:
     from twostep.core.config import load_experiment, with_settings
-    from twostep.core.devices import resolve_device
     from twostep.runs.checkpoints import is_finished
     from twostep.runs.parallel import train_or_load_many
-    from twostep.runs.store import run_dir_for, train_run
+    from twostep.runs.placement import choose_device
+    from twostep.runs.store import run_dir_for, runs_root, train_run
 
     config = with_settings(load_experiment(args.experiment), settings_of(args))
     if args.out:  # a folder of the user's choosing: continued only with --resume
@@ -93,7 +93,7 @@ def cmd_train(args) -> None:
         metrics = train_run(config, out, resume=args.resume, device=args.device)
         done = "trained"
     else:  # the run cache, as reproduce and the chapters use it: trained once, then loaded
-        out = run_dir_for(config, device=resolve_device(args.device))
+        out = run_dir_for(config, device=choose_device(config, args.device, runs_root()).device)
         args.on_interrupt = (f"the last checkpoint in {out} is kept; run the same command "
                              "again to continue")
         done = "already trained" if is_finished(out) else "trained"

@@ -30,11 +30,11 @@ import torch
 from tqdm.auto import tqdm
 
 from twostep.core.config import ExperimentConfig
-from twostep.core.devices import resolve_device
 from twostep.errors import TwostepError
 from twostep.files.locks import folder_lock
 from twostep.runs.checkpoints import is_finished
-from twostep.runs.store import merge_shards, run_dir_for, train_or_load
+from twostep.runs.placement import choose_device
+from twostep.runs.store import merge_shards, run_dir_for, runs_root, train_or_load
 
 # How long the caller waits for a word from its workers before it looks again, in seconds.
 POLL_SECONDS = 0.5
@@ -49,7 +49,9 @@ def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path
     Args:
         configs: ``{label: config}``; the labels name the progress bars and the result.
         root: where runs are cached, as for ``train_or_load``.
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; runs train in parallel only on the CPU.
+        device: ``"auto"`` (per run, the faster device, measured:
+            :func:`twostep.runs.placement.choose_device`), ``"cpu"`` or ``"cuda"``; runs
+            train in parallel only on the CPU.
         processes: most workers at once (default: one per core); a run with more workers
             than runs is split by seed across them (:func:`shard_configs`).
         wait: as for ``train_or_load``: wait for a run another process is training (a
@@ -58,13 +60,15 @@ def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path
     Returns:
         ``{label: (run_dir, metrics)}`` in the order of ``configs``.
     """
-    device = resolve_device(device)
     if processes is not None and processes < 1:
         raise TwostepError(f"processes must be at least 1, got {processes}")
+    devices = {label: choose_device(config, device, runs_root(root)).device
+               for label, config in configs.items()}
     pending = {label: config for label, config in configs.items()
-               if not is_finished(run_dir_for(config, root, device))}
+               if devices[label].type == "cpu"
+               and not is_finished(run_dir_for(config, root, devices[label]))}
     cores = processes or os.cpu_count() or 1
-    if pending and device.type == "cpu" and cores > 1:
+    if pending and cores > 1:
         with contextlib.ExitStack() as held:
             jobs, sharded = _plan(pending, root, cores, held)
             if len(jobs) > 1:
@@ -73,7 +77,8 @@ def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path
                 merge_shards(pending[label], run_dir_for(pending[label], root, device),
                              [run_dir_for(c, _shard_root(pending[label], root), "cpu")
                               for c in shard_configs])
-    return {label: train_or_load(config, root, device=device, progress=progress, wait=wait)
+    return {label: train_or_load(config, root, device=devices[label], progress=progress,
+                                 wait=wait)
             for label, config in configs.items()}
 
 

@@ -33,7 +33,6 @@ import pandas as pd
 import torch
 
 from twostep.core.config import ExperimentConfig, training_content
-from twostep.core.devices import resolve_device
 from twostep.core.engine import resolve_engine
 from twostep.core.evaluation import evaluate
 from twostep.core.limits import check_training_fits
@@ -54,6 +53,7 @@ from twostep.runs.checkpoints import (
     trained_with,
     write_checkpoint,
 )
+from twostep.runs.placement import choose_device
 
 
 # ---------------------------------------------------------------------- snapshots
@@ -103,7 +103,7 @@ def train_run(config: ExperimentConfig, run_dir: str | Path, resume: bool = Fals
     did not write are never replaced.
     """
     run_dir = Path(run_dir)
-    device = resolve_device(device)
+    device = choose_device(config, device, runs_root()).device
     check_training_fits(config, device)
     if run_dir.exists() and not run_dir.is_dir():
         raise TwostepError(f"{run_dir} is a file; a run needs a folder (choose another --out)")
@@ -229,7 +229,7 @@ def train_or_load(config: ExperimentConfig, root: str | Path | None = None, devi
     the second waits for the first and then loads, without it (the command line) it is
     refused at once.
     """
-    device = resolve_device(device)
+    device = choose_device(config, device, runs_root(root)).device
     run_dir = run_dir_for(config, root, device)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with folder_lock(run_dir, wait=wait):
