@@ -1,6 +1,7 @@
 import math
 
 import pandas as pd
+import pytest
 
 from twostep.runs.bench import run_bench, run_fit_bench
 from twostep.runs.reproduce import reproduce
@@ -86,3 +87,33 @@ def test_every_published_panel_has_exactly_one_headline_row():
 
     headline_panels = [s.panel for s in PANEL_SOURCES if s.headline]
     assert sorted(headline_panels) == sorted(PUBLISHED_FOR_PANEL)
+
+
+def test_every_panel_is_also_reproduced_with_the_paper_protocol_in_the_same_readings():
+    from twostep.analysis.published import PANEL_SOURCES, PAPER_PROTOCOL_SOURCES
+    from twostep.runs.reproduce import SOURCES
+
+    batched = {(s.panel, s.reading, s.retrieval) for s in PANEL_SOURCES if s.reading != "fitted"}
+    paper = {(s.panel, s.reading, s.retrieval) for s in PAPER_PROTOCOL_SOURCES}
+    assert paper == batched
+    assert all(s.protocol == "paper" and not s.headline for s in PAPER_PROTOCOL_SOURCES)
+    assert SOURCES == [*PANEL_SOURCES, *PAPER_PROTOCOL_SOURCES]
+
+
+PROTOCOL_FIELDS = {"seeds", "first_seed", "episodes", "batch_size", "lr", "rmsprop_alpha",
+                   "rmsprop_eps", "max_grad_norm", "checkpoint_every", "snapshot_every"}
+
+
+@pytest.mark.parametrize("headline", ["wang2018", "ritter2018-episodic", "ritter2018-incremental"])
+def test_a_paper_protocol_config_is_its_headline_with_only_the_protocol_changed(headline):
+    from twostep.core.config import load_experiment
+
+    ours, paper = (load_experiment(name).model_dump() for name in
+                   (headline, f"{headline}-paper-protocol"))
+    for section in ("task", "model"):
+        assert paper[section] == ours[section]
+    changed = {k for k in ours["train"] if ours["train"][k] != paper["train"][k]}
+    assert changed <= PROTOCOL_FIELDS
+    train = paper["train"]
+    assert (train["batch_size"], train["lr"], train["max_grad_norm"], train["episodes"],
+            train["seeds"], train["first_seed"]) == (1, 7e-4, None, 10_000, 8, 3000)

@@ -130,6 +130,10 @@ class PanelSource:
     """Whether this row is the book's headline for its panel: the Wang panel, the unfitted
     episodic panel and, of the readings of "incremental", the one the book argues for
     (:data:`HEADLINE_INCREMENTAL_READING`). One row per published panel."""
+    protocol: str = "batched"
+    """How the run was trained: ``"batched"`` (the book's protocol: 16 episodes per update
+    per seed, lr 1e-2, gradient clipping) or ``"paper"`` (one episode per update, lr 7e-4,
+    no clipping, 10,000 episodes; see :data:`PROTOCOLS`)."""
 
 
 INCREMENTAL_READINGS: dict[str, str] = {
@@ -168,3 +172,32 @@ PANEL_SOURCES: list[PanelSource] = [
 Each row names its reading (``"unfitted"``, a reading of "incremental" from
 :data:`INCREMENTAL_READINGS`, or ``"fitted"``) and whether it is the book's headline for
 its panel (one headline row per panel)."""
+
+
+PROTOCOLS: dict[str, str] = {
+    "batched": "16 episodes per update per seed, RMSProp lr 1e-2, gradient-norm clip 1.0",
+    "paper": "one episode per update, RMSProp lr 7e-4, no clipping, 10,000 episodes, "
+             "seeds 3000-3007 (the configs *-paper-protocol)",
+}
+"""The two protocols the panels are trained with. The book's headline is trained batched;
+the paper protocol is what the public reimplementations attribute to the papers, run once
+on fresh seeds with nothing chosen on its results."""
+
+_PAPER_EPISODIC = "ritter2018-episodic-paper-protocol"
+PAPER_PROTOCOL_SOURCES: list[PanelSource] = [
+    PanelSource("wang2018-paper-protocol", "all_vs_previous", agent="LSTM, paper protocol",
+                protocol="paper"),
+    PanelSource(_PAPER_EPISODIC, "cued_vs_recalled",
+                agent="epLSTM with memory (1-NN), paper protocol", protocol="paper"),
+    *(PanelSource(experiment, panel, retrieval, agent=f"{agent}, paper protocol",
+                  reading=reading, protocol="paper")
+      for reading, (experiment, retrieval, agent) in {
+          "one agent": (_PAPER_EPISODIC, None, "epLSTM with memory (1-NN)"),
+          "lesion": (_PAPER_EPISODIC, "off", "epLSTM (1-NN), retrieval off at test"),
+          "trained without memory": ("ritter2018-incremental-paper-protocol", None,
+                                     "epLSTM trained without memory"),
+      }.items()
+      for panel in ("uncued_vs_previous", "cued_vs_previous")),
+]
+"""The same panels from the runs trained with the paper protocol (:data:`PROTOCOLS`); never
+a headline. ``python -m twostep reproduce`` lists them after :data:`PANEL_SOURCES`."""

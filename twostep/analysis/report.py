@@ -297,16 +297,18 @@ def format_summary(summary: pd.DataFrame) -> str:
 
     Flags: ``5`` within 0.05, ``10`` within 0.10, ``e`` within the published error bar
     (approximate, see :mod:`twostep.analysis.published`); differences as shown, rounded."""
-    lines = [f"{'reading':<24}{'agent':<40}{'panel':<20}{'cond':<6}{'ours':>6}{'sem':>6}"
+    lines = [f"{'reading':<32}{'agent':<40}{'panel':<20}{'cond':<6}{'ours':>6}{'sem':>6}"
              f"{'publ.':>7}{'diff':>7}  flags"]
     for row in summary.itertuples():
         reading = getattr(row, "reading", "")
+        if getattr(row, "protocol", "batched") != "batched":
+            reading = f"{row.protocol}: {reading}"
         if getattr(row, "headline", False):
             reading = f"* {reading}"
         agent = getattr(row, "agent", "") or row.experiment
         flags = "".join(mark if getattr(row, column, False) else "." for mark, column in
                         (("5", "within_0_05"), ("10", "within_0_10"), ("e", "within_error_bar")))
-        lines.append(f"{reading:<24}{agent[:39]:<40}{row.panel:<20}"
+        lines.append(f"{reading:<32}{agent[:39]:<40}{row.panel:<20}"
                      f"{CONDITION_SHORT[row.condition]:<6}{row.mean:>6.2f}{row.sem:>6.2f}"
                      f"{row.published:>7.2f}{row.difference:>+7.2f}  {flags}")
     headline = summary[summary["headline"]] if "headline" in summary else summary
@@ -314,10 +316,15 @@ def format_summary(summary: pd.DataFrame) -> str:
     lines.append(f"headline (rows marked *): largest |difference| {worst:.2f} over "
                  f"{len(headline)} bars ({len(headline) // len(CONDITIONS)} panels)")
     if "reading" in summary:
-        for reading, rows in summary.groupby("reading", sort=False):
+        protocols = (summary["protocol"] if "protocol" in summary
+                     else pd.Series("batched", index=summary.index))
+        for (protocol, reading), rows in summary.groupby([protocols, "reading"], sort=False):
             within = rows["within_error_bar"].sum() if "within_error_bar" in rows else 0
-            lines.append(f"  {reading:<24} mean |difference| {rows['difference'].abs().mean():.2f}"
+            label = reading if protocol == "batched" else f"{protocol}: {reading}"
+            lines.append(f"  {label:<31} mean |difference| {rows['difference'].abs().mean():.2f}"
                          f" over {len(rows)} bars, {within} within the published error bar")
     lines.append('"fitted": a parameter chosen to match the very panel it is scored against. '
-                 'The papers do not settle which reading of "incremental" is meant.')
+                 'The papers do not settle which reading of "incremental" is meant. '
+                 '"paper": trained with the papers\' protocol (one episode per update), '
+                 'on fresh seeds.')
     return "\n".join(lines)

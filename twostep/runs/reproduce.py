@@ -16,6 +16,7 @@ import pandas as pd
 
 from twostep.analysis.published import (
     PANEL_SOURCES,
+    PAPER_PROTOCOL_SOURCES,
     PUBLISHED_ERROR_FOR_PANEL,
     PUBLISHED_FOR_PANEL,
     PanelSource,
@@ -28,6 +29,10 @@ from twostep.files.paths import check_output_folder
 from twostep.runs.parallel import train_or_load_many
 from twostep.runs.store import evaluate_or_load, train_or_load
 
+SOURCES = [*PANEL_SOURCES, *PAPER_PROTOCOL_SOURCES]
+"""What ``reproduce`` lists: every panel from the book's batched runs, then from the runs
+trained with the papers' protocol."""
+
 
 def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = None,
               runs_root: Path | None = None, progress: bool = True,
@@ -35,7 +40,7 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
     """Train/evaluate every experiment; write figures and ``summary.csv`` into ``out``.
 
     ``experiments`` (names or YAML paths) limits the run; an experiment that no
-    :data:`PANEL_SOURCES` entry names is compared with Wang 2018 on all trials. The runs
+    :data:`SOURCES` entry names is compared with Wang 2018 on all trials. The runs
     not trained yet train side by side in up to ``processes`` processes (default: one per
     core; see :func:`twostep.runs.parallel.train_or_load_many`). ``settings``
     (``section.field=value``, see :func:`twostep.core.config.with_settings`) change every
@@ -47,7 +52,7 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
 
     out = check_output_folder(out)
     claim(out, ["summary.csv", "timings.csv", "learning_curves.png"])  # fail before training
-    names = experiments or list(dict.fromkeys(s.experiment for s in PANEL_SOURCES))
+    names = experiments or list(dict.fromkeys(s.experiment for s in SOURCES))
     configs = {config.name: with_settings(config, settings)
                for config in map(load_experiment, names)}
     train_or_load_many(configs, root=runs_root, device=device, processes=processes,
@@ -57,7 +62,7 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
         started = time.perf_counter()
         run_dir, metrics = train_or_load(config, root=runs_root, device=device, progress=progress)
         curves[name] = metrics
-        sources = [s for s in PANEL_SOURCES if s.experiment == name] or [
+        sources = [s for s in SOURCES if s.experiment == name] or [
             PanelSource(name, "all_vs_previous", agent=name, headline=True)]
         for source in sources:
             trials = evaluate_or_load(run_dir, retrieval=source.retrieval)
@@ -65,6 +70,7 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
             table.insert(2, "agent", source.agent)
             table.insert(3, "reading", source.reading)
             table.insert(4, "headline", source.headline)
+            table.insert(5, "protocol", source.protocol)
             tables.append(table)
             spec = PANELS[source.panel]
             per_seed = stay_probabilities(trials, spec["reference"], spec["trials"])
