@@ -6,7 +6,7 @@ import torch
 
 from twostep.core.build import task_for
 from twostep.core.config import load_experiment
-from twostep.core.engine import PLAY, resolve_engine
+from twostep.core.engine import COMPILED_MOST_BATCH, PLAY, resolve_engine
 from twostep.core.evaluation import evaluate
 from twostep.core.rollout import a2c_loss
 from twostep.core.train import new_state, update_step
@@ -89,10 +89,15 @@ def test_compiled_engine_records_what_the_reference_records():
         assert _relative(compiled[key], reference[key]) <= TOLERANCE, key
 
 
-def test_auto_means_compiled_on_the_cpu_and_compiled_is_cpu_only():
+def test_auto_means_compiled_on_the_cpu_up_to_a_batch_and_compiled_is_cpu_only():
     config = load_experiment("wang2018")
     assert resolve_engine(config, torch.device("cpu")) == "compiled"
     assert resolve_engine(config, torch.device("cuda")) == "reference"
+    big = config.with_changes(train={"batch_size": COMPILED_MOST_BATCH + 1})
+    assert resolve_engine(big, torch.device("cpu")) == "reference"
+    for seeds in (1, 64):  # the seeds do not matter: a run split by seed keeps its engine
+        assert resolve_engine(config.with_changes(train={"seeds": seeds}),
+                              torch.device("cpu")) == "compiled"
     forced = config.with_changes(train={"engine": "compiled"})
     with pytest.raises(TwostepError, match="CPU only"):
         resolve_engine(forced, torch.device("cuda"))
