@@ -134,7 +134,7 @@ def test_one_run_split_by_seed_across_processes_is_bitwise_the_run_trained_whole
     monkeypatch.setattr(parallel, "MIN_SHARD_STEPS", 0)  # split even a tiny run
     config = tiny(experiment, seeds=5, snapshot_every=3)
     whole, _ = train_or_load(config, tmp_path / "whole", device="cpu", progress=False)
-    (split, _), = train_or_load_many({"run": config}, tmp_path / "split", device="cpu",
+    (split, _), = train_or_load_many({"run": config}, tmp_path / "split", device="auto",
                                      processes=2, progress=False).values()
     assert not (split / "shards").exists()
     expected, found = read_checkpoint(whole), read_checkpoint(split)

@@ -74,7 +74,7 @@ def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path
             if len(jobs) > 1:
                 _train_in_workers(jobs, min(len(jobs), cores), progress)
             for label, shard_configs in sharded.items():
-                merge_shards(pending[label], run_dir_for(pending[label], root, device),
+                merge_shards(pending[label], run_dir_for(pending[label], root, "cpu"),
                              [run_dir_for(c, _shard_root(pending[label], root), "cpu")
                               for c in shard_configs])
     return {label: train_or_load(config, root, device=devices[label], progress=progress,
