@@ -34,6 +34,18 @@ SOURCES = [*PANEL_SOURCES, *PAPER_PROTOCOL_SOURCES]
 trained with the papers' protocol."""
 
 
+def source_table(source: PanelSource, trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per condition of ``source``'s panel, scored on ``trials`` (its run's test
+    trials, played with ``source.retrieval``): :func:`~twostep.analysis.report.panel_table`
+    with the source's ``agent``, ``reading``, ``headline`` and ``protocol``."""
+    table = panel_table(trials, source.experiment, source.panel)
+    table.insert(2, "agent", source.agent)
+    table.insert(3, "reading", source.reading)
+    table.insert(4, "headline", source.headline)
+    table.insert(5, "protocol", source.protocol)
+    return table
+
+
 def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = None,
               runs_root: Path | None = None, progress: bool = True,
               processes: int | None = None, settings: Sequence[str] = ()) -> pd.DataFrame:
@@ -66,12 +78,7 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
             PanelSource(name, "all_vs_previous", agent=name, headline=True)]
         for source in sources:
             trials = evaluate_or_load(run_dir, retrieval=source.retrieval)
-            table = panel_table(trials, name, source.panel)
-            table.insert(2, "agent", source.agent)
-            table.insert(3, "reading", source.reading)
-            table.insert(4, "headline", source.headline)
-            table.insert(5, "protocol", source.protocol)
-            tables.append(table)
+            tables.append(source_table(source, trials))
             spec = PANELS[source.panel]
             per_seed = stay_probabilities(trials, spec["reference"], spec["trials"])
             label, published = PUBLISHED_FOR_PANEL[source.panel]
