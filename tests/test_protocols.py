@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from twostep.analysis.protocols import course, course_figure, protocol_moves, settled
-from twostep.analysis.published import WANG2018_STAY, WANG2018_SPREAD
+from twostep.analysis.published import WANG2018_SPREAD, WANG2018_STAY
 from twostep.analysis.stats import CONDITIONS
 
 
