@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Mapping
 from multiprocessing.connection import Connection, wait
@@ -29,13 +30,16 @@ from tqdm.auto import tqdm
 
 from twostep.core.config import ExperimentConfig
 from twostep.core.devices import resolve_device
-from twostep.errors import TwostepError
-from twostep.files.locks import folder_lock
+from twostep.errors import Terminated, TwostepError
+from twostep.files.locks import folder_in_use
 from twostep.runs.checkpoints import is_finished
 from twostep.runs.store import run_dir_for, train_or_load
 
 # How long the caller waits for a word from its workers before it looks again, in seconds.
 POLL_SECONDS = 0.5
+
+# How long a stopped worker has to remove its temporary files and exit before it is killed.
+STOP_SECONDS = 30.0
 
 
 def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path | None = None,
@@ -115,9 +119,12 @@ def _train_in_workers(configs: dict[str, ExperimentConfig], root: str | Path | N
                     worker.join()
     finally:
         for worker, _ in running.values():
-            worker.terminate()
+            worker.terminate()  # SIGTERM: the worker stops as for Ctrl-C, its files whole
         for worker, receive in running.values():
-            worker.join()
+            worker.join(timeout=STOP_SECONDS)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
             receive.close()
         for bar in bars.values():
             bar.close()
@@ -131,21 +138,23 @@ def _next_to_start(waiting: list[str], configs: dict[str, ExperimentConfig],
     Runs another process has finished meanwhile are dropped; None when none is left."""
     waiting[:] = [label for label in waiting if not is_finished(run_dir_for(configs[label], root))]
     for label in waiting:
-        try:
-            with folder_lock(run_dir_for(configs[label], root)):  # free: nobody trains it now
-                pass
-        except TwostepError:
+        if folder_in_use(run_dir_for(configs[label], root)):  # another process trains it now
             continue
-        except OSError:  # no folder for it (its worker will say why, in one line)
-            pass
         waiting.remove(label)
         return label
     return waiting.pop(0) if waiting else None
 
 
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
 def _train_one(config: ExperimentConfig, root: str | Path | None, report: Connection) -> None:
     """Worker: train one run on the CPU with one thread, reporting each update on ``report``."""
     torch.set_num_threads(1)
+    # SIGTERM (the caller stopping it, or `kill`) ends the run as Ctrl-C does: the temporary
+    # file being written is removed and the last checkpoint is kept.
+    signal.signal(signal.SIGTERM, _raise_terminated)
     # tqdm's default lock holds a process-shared semaphore, which a worker stopped halfway
     # would leave behind (a warning at exit); this process shows no bar, so a thread lock does.
     tqdm.set_lock(threading.RLock())
