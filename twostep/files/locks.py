@@ -39,24 +39,30 @@ def lock_path(run_dir: str | Path) -> Path:
 
 
 def _open_lock_file(folder: Path) -> int | None:
-    """A descriptor of the folder's lock file, made if needed; None where the folder is
-    read-only to us and has none (nobody can be writing there through the tool)."""
+    """A read-only descriptor of the folder's lock file, made if needed (read-only, so the
+    lock holds no file open for writing: an administrator may still remount the disk
+    read-only); None where the folder is read-only to us and has none (nobody can be
+    writing there through the tool)."""
     flags = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     path = folder / LOCK_FILE
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o644)
-    except OSError as err:
-        if err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+    for _ in range(2):
+        try:
+            descriptor = os.open(path, os.O_RDONLY | flags)
+            break
+        except FileNotFoundError:
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | flags, 0o644))
+            except OSError as err:
+                if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    return None
+                raise TwostepError(explain(err, path)) from None
+        except OSError as err:
             if err.errno == errno.ELOOP:
                 raise TwostepError(f"{shown(path)} is a symbolic link, not the tool's lock "
                                    "file; remove it") from None
             raise TwostepError(explain(err, path)) from None
-        try:
-            descriptor = os.open(path, os.O_RDONLY | flags)
-        except FileNotFoundError:
-            return None
-        except OSError as second:
-            raise TwostepError(explain(second, path)) from None
+    else:
+        raise TwostepError(f"cannot open {shown(path)}")
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
         raise TwostepError(f"{shown(path)} is not a regular file, so it cannot be the tool's "
@@ -98,11 +104,7 @@ def folder_lock(run_dir: str | Path, wait: bool = False) -> Iterator[None]:
     if held is not None:
         os.close(descriptor)
     else:
-        try:
-            handle = _acquire(descriptor, folder, wait)
-        except BaseException:
-            os.close(descriptor)
-            raise
+        handle = _acquire(descriptor, folder, wait)  # closes the descriptor if it fails
         with _GUARD:
             _HELD[key] = [handle, 1]
     try:
@@ -119,6 +121,8 @@ def folder_lock(run_dir: str | Path, wait: bool = False) -> Iterator[None]:
 
 
 def _acquire(descriptor: int, folder: Path, wait: bool):
+    """Lock the folder through ``descriptor``; the lock's handle. On any failure (another
+    process holds it, Ctrl-C while waiting) the descriptor is closed."""
     if fcntl is None:  # pragma: no cover (Windows)
         from filelock import FileLock, Timeout
 
@@ -129,10 +133,24 @@ def _acquire(descriptor: int, folder: Path, wait: bool):
         except Timeout:
             raise _in_use(folder) from None
         return lock
+    mode = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        try:
+            fcntl.flock(descriptor, mode)
+        except OSError as err:  # NFS emulates flock by locks that need a file open for writing
+            if isinstance(err, BlockingIOError) or err.errno != errno.EBADF:
+                raise
+            writable = os.open(folder / LOCK_FILE, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) |
+                               getattr(os, "O_CLOEXEC", 0))
+            os.close(descriptor)
+            descriptor = writable
+            fcntl.flock(descriptor, mode)
     except BlockingIOError:
+        os.close(descriptor)
         raise _in_use(folder) from None
+    except BaseException:
+        os.close(descriptor)
+        raise
     return descriptor
 
 

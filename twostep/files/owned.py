@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from twostep.errors import TwostepError
-from twostep.files.failures import explain, shown
+from twostep.files.failures import explain, shown, why_unwritable
 from twostep.files.locks import LOCK_FILE
 from twostep.files.read import read_bytes
 from twostep.files.write import _fsync_folder, atomic_write
@@ -97,7 +97,9 @@ def _open_list(folder: Path) -> int:
         if err.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
             raise TwostepError(f"{shown(path)} is not a regular file, so it cannot be the "
                                "tool's list of its files; move it away") from None
-        raise TwostepError(explain(err, path)) from None
+        reason = why_unwritable(folder)
+        raise TwostepError(f"cannot write {shown(path)}: {reason}" if reason else
+                           explain(err, path)) from None
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
         raise TwostepError(f"{shown(path)} is not a regular file, so it cannot be the tool's "
@@ -148,8 +150,9 @@ def record(folder: str | Path, name: str, kind: str = OUTPUT) -> None:
     except OSError:
         mode = 0
     if not stat.S_ISREG(mode):
-        raise TwostepError(f"cannot list {shown(folder / name)} as the tool's: not a whole file "
-                           "on disk")
+        reason = why_unwritable(folder)
+        raise TwostepError(f"cannot list {shown(folder / name)} as the tool's: "
+                           f"{reason or 'not a whole file on disk'}")
     path = folder / MANIFEST
     descriptor = _open_list(folder)
     try:
@@ -170,7 +173,9 @@ def record(folder: str | Path, name: str, kind: str = OUTPUT) -> None:
         _write_all(descriptor, _entry(kind, name))
         os.fsync(descriptor)
     except OSError as err:
-        raise TwostepError(explain(err, path)) from None
+        reason = why_unwritable(folder)
+        raise TwostepError(f"cannot write {shown(path)}: {reason}" if reason else
+                           explain(err, path)) from None
     finally:
         if fcntl is not None:
             with contextlib.suppress(OSError):
@@ -283,6 +288,11 @@ def write_run_file(folder: str | Path, name: str, write: Callable[[Path], object
     """Write one of a run's own files (training's, or its evaluation's table): not over a
     file the tool did not write (rule 4), atomically, then listed as the run's (rule 2)."""
     folder = Path(folder)
+    if not owned(folder / name) and not os.path.lexists(folder / MANIFEST):
+        reason = why_unwritable(folder) or (
+            f"{shown(folder / MANIFEST)}, the list of the tool's files, is gone (was the folder "
+            "deleted while the command ran?)")
+        raise TwostepError(f"cannot write {shown(folder / name)}: {reason}")
     check_replaceable(folder / name, "--out")
     atomic_write(folder / name, write)
     record(folder, name, RUN)

@@ -90,6 +90,22 @@ def read_text(path: str | Path, max_bytes: int, kind: str) -> str:
                            f"offset {err.start}); save it as UTF-8") from None
 
 
+def available_memory() -> int:
+    """Memory this process can still allocate, by the system's estimate (``MemAvailable``),
+    in bytes; a very large number where the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**40  # unknown: do not refuse
+
+
 # ------------------------------------------------------------------ tables
 COMPRESSIONS = {".gz": "gzip", ".tgz": "tar", ".bz2": "bz2", ".xz": "xz", ".lzma": "xz",
                 ".zip": "zip", ".zst": "zstd", ".tar": "tar"}

@@ -260,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", parents=debug, help="test a trained run with frozen weights")
     p.add_argument("run_dir")
     p.add_argument("--episodes", type=_positive, help="test episodes per seed (default 300)")
-    p.add_argument("--out", help="trial table (default: RUN_DIR/trials.csv)")
+    p.add_argument("--out", help="trial table, outside every run folder (default: the run's own "
+                   "table, RUN_DIR/trials.csv, or trials-episodes-N.csv / "
+                   "trials-retrieval-R.csv with those options)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--retrieval", choices=["off", "1nn", "knn"],
                    help="test with another memory rule; 'off' lesions retrieval "

@@ -24,7 +24,7 @@ import pandas as pd
 
 from twostep.errors import TwostepError
 from twostep.files.failures import shown
-from twostep.files.read import open_lines
+from twostep.files.read import available_memory, open_lines
 from twostep.trials.columns import BINARY_COLUMNS, EPISODIC_COLUMNS, INDEX_COLUMNS, KEY, TRIAL_COLUMNS
 
 MAX_LINE_BYTES = 4096
@@ -32,6 +32,10 @@ MAX_LINE_BYTES = 4096
 
 MAX_FILE_BYTES = 4 * 2**30
 """4 GiB: about 100 million trials, far more than any experiment here produces."""
+
+MEMORY_PER_BYTE = 32
+"""Bytes of memory a table takes per byte of CSV while it is read and checked (measured:
+about 25, as strings before they are checked); a table is read only where that fits."""
 
 MAX_INDEX = 10**12
 """Largest seed, episode or trial number accepted."""
@@ -206,8 +210,9 @@ def _check_cues(path, frame: pd.DataFrame, order: np.ndarray, first: np.ndarray)
 def read_trial_table(path: str | Path) -> pd.DataFrame:
     """Read and check a trial CSV; :class:`TwostepError` with one line if anything is off."""
     path = Path(path)
+    limit = min(MAX_FILE_BYTES, available_memory() // MEMORY_PER_BYTE)
     try:
-        stream = open_lines(path, "trial table", MAX_LINE_BYTES, MAX_FILE_BYTES)
+        stream = open_lines(path, "trial table", MAX_LINE_BYTES, limit)
     except FileNotFoundError:
         raise TwostepError(f"no trial table at {shown(path)}") from None
     try:
