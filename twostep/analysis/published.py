@@ -27,6 +27,29 @@ def _stay(rc: float, ru: float, uc: float, uu: float) -> dict[str, float]:
 WANG2018_STAY = _stay(0.99, 0.63, 0.61, 0.99)
 """Wang et al. 2018, Fig. 5b: the trained meta-RL LSTM, test episodes (read by eye, +-0.03)."""
 
+WANG2016_STAY = _stay(1.00, 0.00, 0.00, 0.96)
+"""Wang et al. 2016 (arXiv:1611.05763, the earlier version of the 2018 paper): the trained
+LSTM on the task with transitions 0.75/0.25 (read by eye, +-0.03)."""
+
+
+@dataclass(frozen=True)
+class PublishedTask:
+    """A published stay-probability panel and the task it was measured on."""
+
+    source: str
+    common_prob: float
+    reversal_prob: float
+    stay: dict[str, float]
+
+
+WANG_TASKS: tuple[PublishedTask, ...] = (
+    PublishedTask("Wang 2016", 0.75, 0.025, WANG2016_STAY),
+    PublishedTask("Wang 2018", 0.8, 0.025, WANG2018_STAY),
+)
+"""The two published points of the Wang agent's task family. The 2018 paper's reversal rate
+is 0.025 per trial; the 2016 version's is taken to be the same (both papers describe one
+task, and only the transition probabilities are reported to differ)."""
+
 RITTER2018_STAY: dict[str, dict[str, float]] = {
     "incremental_uncued": _stay(1.00, 0.13, 0.08, 1.00),
     "incremental_cued": _stay(0.72, 0.46, 0.42, 0.78),
@@ -54,6 +77,11 @@ WANG2018_SPREAD = _stay(0.02, 0.04, 0.075, 0.02)
 """Approximate half-range of the published networks' dots in Wang et al. 2018, Fig. 5b:
 RU 0.59-0.67 and UC 0.53-0.68 (read by eye); RC and UU sit at the ceiling, where the
 dots overlap, so 0.02 is a guess of the same order as the reading error."""
+
+DAW2011_MEDIAN_W = 0.39
+"""Daw et al. 2011: the median model-based weight w of the hybrid model fitted to their 17
+human subjects (201 trials each; transitions 0.7 / 0.3, four slowly drifting reward
+probabilities). Compare with :mod:`twostep.core.fit`'s w of an agent."""
 
 IDEAL_OBSERVER_WANG = _stay(1.00, 0.66, 0.66, 1.00)
 """A Bayes-optimal greedy agent on the Wang 2018 task (exact belief about the good state,

@@ -219,15 +219,15 @@ def _real(folder: Path) -> Path:
 
 
 def run_folder(folder: str | Path) -> bool:
-    """Whether ``folder`` is a run folder, or a run's ``snapshots/``: its list names a run's
-    own files, or it holds a run folder's lock."""
+    """Whether ``folder`` is a run folder or lies anywhere inside one (a run's
+    ``snapshots/``, the ``shards/`` a run trains its seeds in): its list names a run's own
+    files, or it or a folder above it holds a run folder's lock."""
     folder = _real(Path(folder))
-    if os.path.lexists(folder / LOCK_FILE):
-        return True
     if RUN in listed(folder).values():  # a list that is no list: refused, saying so
         return True
-    return folder.name == "snapshots" and (
-        os.path.lexists(folder.parent / LOCK_FILE) or RUN in listed(folder.parent).values())
+    if folder.name == "snapshots" and RUN in listed(folder.parent).values():
+        return True
+    return any(os.path.lexists(above / LOCK_FILE) for above in (folder, *folder.parents))
 
 
 def check_not_in_run_folder(path: str | Path, option: str = "--out") -> Path:
@@ -296,3 +296,35 @@ def write_run_file(folder: str | Path, name: str, write: Callable[[Path], object
     check_replaceable(folder / name, "--out")
     atomic_write(folder / name, write)
     record(folder, name, RUN)
+
+
+def remove_run_folder(folder: str | Path) -> list[Path]:
+    """Remove a run folder the tool made for its own use (the ``shards/`` of a run, once
+    merged): every file its lists name as a run's own, its lists, its lock files and the
+    temporary files of dead writers, folder by folder, and each folder left empty. Nothing
+    else is removed and no link is followed: what is left (a user's file) is returned."""
+    from twostep.files.write import remove_stale_temporaries
+
+    folder = Path(folder)
+    left: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return left
+    except OSError as err:
+        raise TwostepError(explain(err, folder)) from None
+    remove_stale_temporaries(folder)
+    theirs = {name for name, kind in listed(folder).items() if kind == RUN}
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            left += remove_run_folder(entry.path)
+        elif entry.name not in theirs and entry.name not in BOOKKEEPING:
+            if os.path.lexists(entry.path):  # not a temporary file removed above
+                left.append(Path(entry.path))
+        elif entry.is_file(follow_symlinks=False) and entry.name != MANIFEST:
+            os.unlink(entry.path)
+    if not left:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(folder / MANIFEST)
+        os.rmdir(folder)
+    return left

@@ -1,6 +1,7 @@
 """The command line: ``python -m twostep COMMAND``.
 
-Commands: ``train``, ``evaluate``, ``simulate``, ``analyze``, ``reproduce``, ``bench``.
+Commands: ``train``, ``evaluate``, ``simulate``, ``analyze``, ``fit``, ``reproduce``,
+``sweep``, ``bench``.
 
 Exit status: 0 done; 2 an expected failure (bad input, a file that cannot be read or
 written, a full disk, a folder that vanished or turned read-only, a missing optional
@@ -123,6 +124,7 @@ def settings_of(args) -> list[str]:
 
 def cmd_train(args) -> None:
     from twostep.core.config import load_experiment, with_settings
+    from twostep.core.devices import resolve_device
     from twostep.files.owned import check_folder_not_in_run
     from twostep.runs.checkpoints import is_finished
     from twostep.runs.store import run_dir_for, train_or_load, train_run
@@ -134,7 +136,7 @@ def cmd_train(args) -> None:
         metrics = train_run(config, out, resume=args.resume, device=args.device)
         done = "trained"
     else:  # the run cache, as reproduce and the chapters use it: trained once, then loaded
-        out = run_dir_for(config)
+        out = run_dir_for(config, device=resolve_device(args.device))
         args.on_interrupt = (f"the last checkpoint in {shown(out)} is kept; run the same "
                              "command again to continue")
         done = "already trained" if is_finished(out) else "trained"
@@ -201,6 +203,45 @@ def cmd_analyze(args) -> None:
     print(json.dumps(summary, indent=2) if args.json else format_analysis(summary))
 
 
+def cmd_fit(args) -> None:
+    from twostep.core.fit import fit_table
+    from twostep.files.owned import check_not_in_run_folder, check_replaceable, write_owned
+    from twostep.files.paths import check_output_file
+    from twostep.trials.read import read_trial_table
+
+    out = check_replaceable(check_output_file(check_not_in_run_folder(Path(args.out)))
+                            ) if args.out else None
+    if out is not None and os.path.lexists(out) and os.path.lexists(args.trials) and \
+            os.path.samefile(out, args.trials):
+        raise TwostepError(f"--out {shown(out)} is the trial table being fitted; choose "
+                           "another --out")
+    table = read_trial_table(args.trials)
+    trials = args.trials_scored or ("uncued" if "cued" in table else "all")
+    args.on_interrupt = (f"nothing was written; {shown(out)} is as it was" if out
+                         else "nothing was written")
+    fits = fit_table(table, args.model, trials=trials, common_prob=args.common_prob)
+    fits.insert(2, "trials", trials)
+    if out is not None:
+        write_owned(out, lambda p: fits.to_csv(p, index=False))
+    if args.json:
+        print(fits.to_json(orient="records", indent=2))
+    elif out is None:
+        print(fits.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if out is not None:
+        print(f"{args.model} model fitted to {len(fits)} seed(s) ({trials} trials) "
+              f"written to {shown(out)}", file=sys.stderr if args.json else sys.stdout)
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
+    return value
+
+
 def cmd_reproduce(args) -> None:
     from twostep.runs.reproduce import reproduce
 
@@ -210,12 +251,31 @@ def cmd_reproduce(args) -> None:
               processes=args.processes, settings=args.settings)
 
 
+def cmd_sweep(args) -> None:
+    from twostep.runs.sweep import check_results_folder, load_sweep, run_sweep, write_results
+
+    sweep = load_sweep(args.sweep, args.settings)
+    out = check_results_folder(Path(args.out) if args.out else Path("sweeps") / sweep.name)
+    args.on_interrupt = ("finished points and the last checkpoint of unfinished ones are kept; "
+                         "run the same command again to continue")
+    result = run_sweep(sweep, engine=args.engine, workers=args.workers)
+    command = " ".join(["python -m twostep sweep", args.sweep,
+                        *(f"--set {setting}" for setting in args.settings),
+                        *(["--out", args.out] if args.out else [])])
+    table = write_results(sweep, result, out, command)
+    seeds = result.table.groupby("point").size()
+    print(f"sweep {sweep.name}: {len(sweep.points)} point(s) x {int(seeds.max())} seed(s), "
+          f"{len(result.trained)} trained, {len(sweep.points) - len(result.trained)} already done, "
+          f"in {result.seconds:.0f} s; table in {shown(table)}")
+
+
 def cmd_bench(args) -> None:
     from twostep.interfaces.env_bench import run_vector_env_bench
-    from twostep.runs.bench import run_bench
+    from twostep.runs.bench import run_bench, run_fit_bench
 
     run_bench(updates=args.updates, naive_episodes=args.naive_episodes)
     run_vector_env_bench(batch=args.env_batch)
+    run_fit_bench(episodes=args.fit_episodes)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -283,6 +343,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_analyze)
 
+    p = sub.add_parser("fit", parents=debug,
+                       help="fit the Daw 2011 hybrid model to every seed of a trial table")
+    p.add_argument("trials", help="trial CSV")
+    p.add_argument("--model", choices=["mf", "mb", "hybrid"], default="hybrid",
+                   help="model-free (w = 0), model-based (w = 1) or hybrid (default)")
+    p.add_argument("--trials", dest="trials_scored", choices=["all", "uncued", "cued"],
+                   help="whose choices are scored (default: uncued on the episodic task, "
+                   "where cued trials follow memory; else all)")
+    p.add_argument("--common-prob", type=_probability,
+                   help="the planner's P(common transition) (default: the table's fraction "
+                   "of common transitions)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--out", help="write the fits as CSV, one row per seed")
+    p.set_defaults(func=cmd_fit)
+
     p = sub.add_parser("reproduce", parents=debug, help="every figure and the table of ours vs published")
     p.add_argument("--out", default="results")
     p.add_argument("--device", default="auto")
@@ -293,13 +368,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_option(p)
     p.set_defaults(func=cmd_reproduce)
 
+    p = sub.add_parser("sweep", parents=debug,
+                       help="train an experiment across a grid of field changes, on Dask")
+    p.add_argument("sweep", help="bundled sweep (smoke, task-family) or a sweep YAML file")
+    p.add_argument("--engine", default="local",
+                   help="'local' (default: a Dask cluster of one worker per core on this machine) "
+                   "or a running Dask scheduler's address, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="worker processes of the local engine (default: one per core)")
+    p.add_argument("--out", help="folder for results.csv and provenance.yaml "
+                   "(default: sweeps/<sweep name>)")
+    add_settings_option(p)
+    p.set_defaults(func=cmd_sweep)
+
     p = sub.add_parser("bench", parents=debug,
                        help="env-steps/s of the batched trainer vs a naive loop, "
-                       "and of the Gymnasium vector env vs the batched task")
+                       "and of the Gymnasium vector env vs the batched task; seconds to fit "
+                       "the hybrid model")
     p.add_argument("--updates", type=_positive, default=5)
     p.add_argument("--naive-episodes", type=_positive, default=5)
     p.add_argument("--env-batch", type=_positive, default=128,
                    help="episodes stepped together in the vector env comparison (default 128)")
+    p.add_argument("--fit-episodes", type=_positive, default=300,
+                   help="episodes per seed (8 seeds) in the fit's timing (default 300)")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,7 @@ import torch
 
 from twostep.core.config import ExperimentConfig, training_content
 from twostep.core.devices import resolve_device
+from twostep.core.engine import resolve_engine
 from twostep.core.evaluation import evaluate
 from twostep.core.limits import check_training_fits
 from twostep.core.models import RecurrentActorCritic
@@ -43,16 +45,28 @@ from twostep.core.train import TrainState, new_state, train
 from twostep.errors import TwostepError
 from twostep.files.failures import shown
 from twostep.files.locks import folder_lock
-from twostep.files.owned import RUN_FILES, check_replaceable, check_run_files, owned, write_run_file
+from twostep.files.owned import (
+    MANIFEST,
+    RUN_FILES,
+    check_replaceable,
+    check_run_files,
+    listed,
+    owned,
+    remove_run_folder,
+    write_run_file,
+)
 from twostep.files.read import open_lines
 from twostep.runs.checkpoints import (
     checkpoint_config,
     is_finished,
     load_archive,
     load_model,
+    merge_checkpoints,
     read_checkpoint,
     save_checkpoint,
     state_from_checkpoint,
+    trained_with,
+    write_checkpoint,
 )
 
 MAX_TABLE_LINE_BYTES = 2**20
@@ -76,6 +90,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- snapshots
+_SNAPSHOT = re.compile(r"update-(\d{5,9})\.pt")
+
+
 def save_snapshot(state: TrainState, run_dir: Path) -> None:
     """Keep this update's weights as ``RUN_DIR/snapshots/update-NNNNN.pt``."""
     folder = run_dir / "snapshots"
@@ -85,9 +102,20 @@ def save_snapshot(state: TrainState, run_dir: Path) -> None:
 
 
 def snapshot_updates(run_dir: str | Path) -> list[int]:
-    """The updates at which a run kept a snapshot of its weights, in order."""
+    """The updates at which a run kept a snapshot of its weights, in order: the snapshots
+    the folder's list names (a file the tool did not write there is not one); in a folder
+    from a version that kept no list there, the files named as snapshots."""
     folder = Path(run_dir) / "snapshots"
-    return sorted(int(p.stem.split("-")[1]) for p in folder.glob("update-*.pt"))
+    if os.path.lexists(folder / MANIFEST):
+        names = list(listed(folder))  # only the tool's: a user's file there is no snapshot
+    else:  # written before snapshots were listed: read (never replaced) by their names
+        try:
+            names = [entry.name for entry in os.scandir(folder)
+                     if entry.is_file(follow_symlinks=False)]
+        except OSError:
+            names = []
+    matches = (match for name in names if (match := _SNAPSHOT.fullmatch(name)))
+    return sorted(int(match[1]) for match in matches)
 
 
 def load_snapshot(run_dir: str | Path, update: int, device: str | torch.device = "cpu"
@@ -146,6 +174,11 @@ def _train_run(config: ExperimentConfig, run_dir: Path, resume: bool, device: to
                                "resume with the same experiment and options")
         check_run_files(run_dir, RUN_FILES)  # the files it will replace are the tool's
         state = state_from_checkpoint(payload, config, device, run_dir)
+        if trained_with(payload) != (device.type, state.engine):
+            was_device, was_engine = trained_with(payload)
+            raise TwostepError(f"{run_dir} was trained on {was_device} with the {was_engine} "
+                               f"engine, not on {device.type} with the {state.engine} engine; "
+                               "resume it with the same device and train.engine")
     else:
         if has_run:
             raise TwostepError(f"{run_dir} already holds a run: pass --resume to continue it, "
@@ -175,6 +208,39 @@ def _train_run(config: ExperimentConfig, run_dir: Path, resume: bool, device: to
     return metrics
 
 
+def merge_shards(config: ExperimentConfig, run_dir: Path, shard_dirs: list[Path]) -> None:
+    """Make ``run_dir`` the finished run of ``config`` from the finished runs of its seed
+    shards (``shard_dirs``, in seed order, all in one folder ``RUN_DIR/shards``): checkpoint,
+    metrics and snapshots joined seed by seed, each written as one of the run's own files,
+    then the shards' own files removed (:func:`twostep.files.owned.remove_run_folder`; a file
+    the tool did not write there is left, with a warning). The caller holds ``run_dir``'s
+    lock."""
+    payloads = [read_checkpoint(shard) for shard in shard_dirs]
+    merged = merge_checkpoints(payloads, config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    check_run_files(run_dir, RUN_FILES)  # before any write: no user's file is in the way
+    write_run_file(run_dir, "config.yaml",
+                   lambda p: p.write_text(config.to_yaml(), encoding="utf-8"))
+    for update in snapshot_updates(shard_dirs[0]):
+        name = f"update-{update:05d}.pt"
+        weights = [load_archive(shard / "snapshots" / name, "snapshot") for shard in shard_dirs]
+        if not all(isinstance(w, dict) and w.keys() == weights[0].keys() and
+                   all(isinstance(v, torch.Tensor) for v in w.values()) for w in weights):
+            raise TwostepError(f"the shards of {shown(run_dir)} kept snapshots {name} that do "
+                               "not fit together; remove its shards folder to train it again")
+        joined = {key: torch.cat([w[key] for w in weights]) for key in weights[0]}
+        (run_dir / "snapshots").mkdir(exist_ok=True)
+        write_run_file(run_dir / "snapshots", name,
+                       lambda p, joined=joined: torch.save(joined, p))
+    write_checkpoint(merged, run_dir)  # last: the run counts as finished only once whole
+    shards = shard_dirs[0].parent
+    left = remove_run_folder(shards)
+    if left:
+        warnings.warn(f"{len(left)} file(s) in {shown(shards)} were not written by twostep, so "
+                      f"they were left there (the first: {shown(left[0])}); the run itself is "
+                      "whole", stacklevel=2)
+
+
 # ---------------------------------------------------------------------- the cache
 RUNS_VARIABLE = "TWOSTEP_RUNS"
 """The environment variable that moves the run cache (read by :func:`runs_root` only)."""
@@ -194,13 +260,24 @@ def runs_root(root: str | Path | None = None, default: str | Path | None = None)
     return Path(default) if default is not None else Path.cwd() / "runs"
 
 
-def run_dir_for(config: ExperimentConfig, root: str | Path | None = None) -> Path:
-    """``root/<name>-<hash>``: one folder per distinct configuration.
+def run_identity(config: ExperimentConfig, device: str | torch.device = "cpu") -> dict:
+    """What makes two runs the same run: what training depends on
+    (:func:`twostep.core.config.training_content`), the device type it trains on and the
+    engine that computes its updates there (:func:`twostep.core.engine.resolve_engine`).
+    Runs on different devices or engines are not bitwise equal, so they never stand in
+    for each other."""
+    device = torch.device(device)
+    return {**training_content(config), "device": device.type,
+            "engine": resolve_engine(config, device)}
 
-    The hash covers what training depends on (task, model, train; see
-    :func:`twostep.core.config.training_content`), not the description, so rewording a
+
+def run_dir_for(config: ExperimentConfig, root: str | Path | None = None,
+                device: str | torch.device = "cpu") -> Path:
+    """``root/<name>-<hash>``: one folder per distinct run (:func:`run_identity`).
+
+    The hash covers what training depends on, not the description, so rewording a
     config's prose does not retrain it."""
-    content = training_content(config)
+    content = run_identity(config, device)
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
     return runs_root(root) / f"{config.name}-{digest}"
 
@@ -217,8 +294,9 @@ def train_or_load(config: ExperimentConfig, root: str | Path | None = None, devi
     the second waits for the first and then loads, without it (the command line) it is
     refused at once.
     """
-    run_dir = run_dir_for(config, root)
-    check_training_fits(config, resolve_device(device))  # before the lock makes the folder
+    device = resolve_device(device)
+    run_dir = run_dir_for(config, root, device)
+    check_training_fits(config, device)  # before the lock makes the folder
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with folder_lock(run_dir, wait=wait):
         if not is_finished(run_dir):
@@ -237,7 +315,7 @@ def evaluation_name(retrieval: str | None = None, episodes: int | None = None,
     return f"{prefix}{episodes_part}{retrieval_part}.csv"
 
 
-def _cached_table(run_dir: str | Path, name: str, compute) -> pd.DataFrame:
+def cached_table(run_dir: str | Path, name: str, compute) -> pd.DataFrame:
     """``RUN_DIR/name`` if the tool wrote it and it is newer than the checkpoint, else
     ``compute()``, written there; under the run folder's lock (two notebooks may ask at
     once). A file of that name the tool did not write is neither read nor replaced: the
@@ -280,7 +358,7 @@ def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu",
         model, config = load_model(run_dir, device=device)
         return evaluate(model, config, episodes=episodes, retrieval=retrieval).trials
 
-    return _cached_table(run_dir, evaluation_name(retrieval, episodes), compute)
+    return cached_table(run_dir, evaluation_name(retrieval, episodes), compute)
 
 
 def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None,
@@ -298,5 +376,5 @@ def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None
             raise TwostepError(f"{run_dir} kept no snapshots (set train.snapshot_every)")
         return pd.concat(frames, ignore_index=True)
 
-    return _cached_table(run_dir, evaluation_name(retrieval, episodes, "snapshot-trials"),
-                         compute)
+    return cached_table(run_dir, evaluation_name(retrieval, episodes, "snapshot-trials"),
+                        compute)
