@@ -132,8 +132,12 @@ def shown(args: list[str]) -> str:
 class Table:
     def __init__(self, work: Path):
         self.work = work
+
+    def group(self, title: str) -> None:
+        """Start the table of one class of cases."""
+        print(f"\n## {title}\n")
         print("| case | command | exit | printed | earlier files changed | s |")
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|", flush=True)
 
     def row(self, label: str, args: list[str], status, line: str, changed: str, seconds) -> None:
         line = line.replace("|", "/").replace(str(self.work) + "/", "")[:300]
@@ -640,6 +644,105 @@ def signals(table: Table, work: Path) -> None:
     table.row("3rd ex8: the same reproduce again, SIGTERM", args, status, line, "-", "-")
 
 
+def new_commands(table: Table, work: Path) -> None:
+    """fit, sweep and the seed shards of a run, as a careless or malicious user would."""
+    run = "run"
+    write(work / "fit-in" / "trials.csv", (work / run / "trials.csv").read_text())
+    for name in ("checkpoint.pt", "config.yaml", "metrics.csv", ".twostep-lock"):
+        table.case(f"fit --out the run's {name}", ["fit", f"{run}/trials.csv", "--out",
+                                                   f"{run}/{name}"])
+    table.case("fit --out the table it fits", ["fit", "fit-in/trials.csv", "--out",
+                                               "fit-in/trials.csv"])
+    table.case("fit --out a new file", ["fit", "fit-in/trials.csv", "--out", "fit-in/fits.csv"])
+    os.link(work / "fit-in" / "fits.csv", work / "fit-in" / "fits-hardlink.csv")
+    table.case("fit a hard link of its own --out", ["fit", "fit-in/fits-hardlink.csv",
+                                                    "--out", "fit-in/fits.csv"])
+    table.case("fit --out a user's file", ["fit", "fit-in/trials.csv", "--out", "mine.csv"])
+    table.case("fit --out a user's symlink", ["fit", "fit-in/trials.csv", "--out", "link.csv"])
+    os.mkfifo(work / "fit-in" / "fifo.csv")
+    for label, path in (("a FIFO", "fit-in/fifo.csv"), ("/dev/zero", "/dev/zero"),
+                        ("a folder", "fit-in"), ("missing", "fit-in/none.csv")):
+        table.case(f"fit a table that is {label}", ["fit", path], timeout=60)
+    write(work / "fit-in" / "empty.csv", "")
+    write(work / "fit-in" / "binary.csv", bytes(range(256)) * 64)
+    write(work / "fit-in" / "header.csv", HEADER + "\n")
+    for name in ("empty", "binary", "header"):
+        table.case(f"fit a table that is {name}", ["fit", f"fit-in/{name}.csv"])
+    table.case("fit --model nonsense", ["fit", "fit-in/trials.csv", "--model", "nonsense"])
+    table.case("fit --common-prob 2", ["fit", "fit-in/trials.csv", "--common-prob", "2"])
+    table.case("fit --common-prob nan", ["fit", "fit-in/trials.csv", "--common-prob", "nan"])
+    table.case("fit --trials cued on a table without cues", ["fit", "fit-in/trials.csv",
+                                                             "--trials", "cued"])
+
+    sweep = ("experiment: tiny.yaml\ngrid:\n  task.common_prob: [0.7, 0.8]\n")
+    write(work / "sweep.yaml", sweep)
+    runs = {"TWOSTEP_RUNS": str(work / "sweep-runs")}
+    table.case("sweep --out a run folder", ["sweep", "sweep.yaml", "--out", run], env=runs)
+    table.case("sweep --out inside a run folder", ["sweep", "sweep.yaml", "--out",
+                                                   f"{run}/results"], env=runs)
+    write(work / "sweep-out" / "results.csv", "the user's results\n")
+    table.case("sweep --out over a user's results.csv", ["sweep", "sweep.yaml", "--out",
+                                                         "sweep-out"], env=runs)
+    table.case("sweep --out a file", ["sweep", "sweep.yaml", "--out", "mine.csv"], env=runs)
+    values = "[" + ", ".join(str(v) for v in range(1, 101)) + "]"
+    write(work / "huge-grid.yaml", "experiment: tiny.yaml\ngrid:\n" + "".join(
+        f"  {field}: {values}\n" for field in ("model.hidden_size", "train.seeds", "task.trials")))
+    table.case("sweep a 1,000,000-point grid", ["sweep", "huge-grid.yaml"], env=runs, timeout=60)
+    write(work / "octal-sweep.yaml", "experiment: tiny.yaml\ngrid:\n  model.hidden_size: [010, 12]\n")
+    table.case("sweep with an octal grid value", ["sweep", "octal-sweep.yaml"], env=runs)
+    write(work / "sexagesimal-sweep.yaml", "experiment: tiny.yaml\nset:\n  train.seeds: 1:40\n"
+          "points:\n  - {model.hidden_size: 12}\n")
+    table.case("sweep with a sexagesimal set value", ["sweep", "sexagesimal-sweep.yaml"],
+               env=runs)
+    write(work / "self-sweep.yaml", "experiment: self-sweep.yaml\npoints:\n  - {}\n")
+    table.case("sweep whose experiment is itself", ["sweep", "self-sweep.yaml"], env=runs)
+    write(work / "zero-sweep.yaml", "experiment: /dev/zero\npoints:\n  - {}\n")
+    table.case("sweep whose experiment is /dev/zero", ["sweep", "zero-sweep.yaml"], env=runs,
+               timeout=60)
+    os.mkfifo(work / "fifo-sweep.yaml")
+    table.case("sweep file is a FIFO", ["sweep", "fifo-sweep.yaml"], env=runs, timeout=60)
+    table.case("sweep file is /dev/zero", ["sweep", "/dev/zero"], env=runs, timeout=60)
+    table.case("sweep --workers 0", ["sweep", "sweep.yaml", "--workers", "0"], env=runs)
+    table.case("sweep on an address nobody answers", ["sweep", "sweep.yaml", "--engine",
+                                                      "tcp://127.0.0.1:9"], env=runs, timeout=120)
+    table.case("sweep --out sweep-results (trains 2 points)", ["sweep", "sweep.yaml", "--out",
+                                                               "sweep-results"], env=runs,
+               timeout=600)
+    [point] = sorted((work / "sweep-runs").glob("tiny-*"))[:1]
+    signature = point / "signature.csv"
+    signature.unlink()
+    write(signature, "point,seed,reward\n0,0,99\n")
+    table.case("sweep again, a user's signature.csv in a point", ["sweep", "sweep.yaml", "--out",
+                                                                  "sweep-results"], env=runs,
+               timeout=600)
+    table.note("the user's signature.csv afterwards", "kept" if signature.read_text() ==
+               "point,seed,reward\n0,0,99\n" else "CHANGED")
+
+    write(work / "shard.yaml", SLOW.replace("name: tiny", "name: shard")
+          .replace("seeds: 2", "seeds: 4"))
+    shard_runs = work / "shard-runs"
+    args = ["reproduce", "--experiments", "shard.yaml", "--out", "shard-results",
+            "--processes", "2"]
+    table.case("reproduce one 4-seed run on 2 processes (shards), SIGTERM", args,
+               env={"TWOSTEP_RUNS": str(shard_runs)}, sig=signal.SIGTERM, group=False,
+               when=lambda: len(list(shard_runs.glob("*/shards/*/checkpoint.pt"))) == 2,
+               timeout=300)
+    shards = sorted(shard_runs.glob("*/shards"))
+    leftovers = [str(p.relative_to(work)) for p in shard_runs.rglob("*.tmp*")]
+    table.note("after SIGTERM", f"shard checkpoints kept: "
+               f"{len(list(shard_runs.glob('*/shards/*/checkpoint.pt')))}; temporary files: "
+               f"{', '.join(leftovers) or 'none'}")
+    if shards:
+        table.case("simulate --out into the run's shards/", [
+            "simulate", "wang2018", "--agent", "random", "--episodes", "1", "--out",
+            str(shards[0].relative_to(work) / "mine.csv")])
+        table.case("train --out inside the run's shards/", [
+            "train", "tiny.yaml", "--out", str(shards[0].relative_to(work) / "mine")])
+        table.case("evaluate a shard while nobody trains", [
+            "evaluate", str(next(shards[0].iterdir()).relative_to(work)), "--out",
+            "shard-eval.csv"], timeout=120)
+
+
 def _group_gone(group: int) -> bool:
     try:
         os.killpg(group, 0)
@@ -661,15 +764,23 @@ def main() -> None:
     (work / "run-link").symlink_to("run")
     trials = (work / "run" / "trials.csv").read_text()
     table = Table(work)
-    first_rounds(table, work, trials)
-    file_policy(table, work)
-    locks(table, work)
-    numbers(table, work)
-    tables(table, work)
-    reads(table, work)
-    evaluations(table, work)
-    system(table, work)
-    signals(table, work)
+    print("# Hostile input: every case as a real process\n")
+    print("Generated by `scripts/hostile_input_table.py`: the exit status, the last line "
+          "printed and the files that changed are those of the processes themselves.")
+    for title, cases in (
+            ("Earlier rounds: names, sizes, values, --out, Ctrl-C, configs, tables",
+             lambda: first_rounds(table, work, trials)),
+            ("The file policy (examples 1 and 2)", lambda: file_policy(table, work)),
+            ("Locks on the folder's identity (example 3)", lambda: locks(table, work)),
+            ("Decimal YAML numbers (example 4)", lambda: numbers(table, work)),
+            ("Consistent trial tables (example 5)", lambda: tables(table, work)),
+            ("Bounded reads, regular files only (example 7)", lambda: reads(table, work)),
+            ("Evaluations with other options", lambda: evaluations(table, work)),
+            ("fit, sweep and sharded training", lambda: new_commands(table, work)),
+            ("Failures of the system (example 6)", lambda: system(table, work)),
+            ("Signals (example 8)", lambda: signals(table, work))):
+        table.group(title)
+        cases()
 
 
 if __name__ == "__main__":

@@ -239,15 +239,22 @@ def _train_one(config: ExperimentConfig, root: str | Path | None, report: Connec
     # would leave behind (a warning at exit); this process shows no bar, so a thread lock does.
     tqdm.set_lock(threading.RLock())
     try:
-        train_or_load(config, root, device="cpu", progress=False,
-                      on_update=lambda done: report.send(("update", done)))
-        last_word = ("done", None)
-    except KeyboardInterrupt:
+        try:
+            train_or_load(config, root, device="cpu", progress=False,
+                          on_update=lambda done: report.send(("update", done)))
+            last_word = ("done", None)
+        except KeyboardInterrupt:
+            last_word = ("interrupted", None)
+        except TwostepError as error:
+            last_word = ("error", str(error))
+        except BaseException as error:  # reported whole: the caller prints it as one line
+            last_word = ("error", f"{type(error).__name__}: {error}")
+    except KeyboardInterrupt:  # a signal while the last word was being chosen
         last_word = ("interrupted", None)
-    except TwostepError as error:
-        last_word = ("error", str(error))
-    except BaseException as error:  # reported whole: the caller prints it as one line
-        last_word = ("error", f"{type(error).__name__}: {error}")
+    # Its files are whole: a signal from now on (the caller stopping it while it exits) ends
+    # the process at once, rather than raising inside the interpreter's exit handlers.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         report.send(last_word)
     except OSError:  # the caller is gone (stopped); nothing is left to tell

@@ -93,10 +93,20 @@ def read_table(path: str | Path) -> pd.DataFrame:
 _SNAPSHOT = re.compile(r"update-(\d{5,9})\.pt")
 
 
+def snapshot_folder(run_dir: Path) -> Path:
+    """``RUN_DIR/snapshots``, made if needed; refused where it is a link or not a folder (the
+    run's snapshots are written into the run folder itself, never through a link elsewhere)."""
+    folder = Path(run_dir) / "snapshots"
+    if os.path.islink(folder) or (os.path.lexists(folder) and not folder.is_dir()):
+        raise TwostepError(f"{shown(folder)} is not a folder of the run (a link or a file); "
+                           "move it away")
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def save_snapshot(state: TrainState, run_dir: Path) -> None:
     """Keep this update's weights as ``RUN_DIR/snapshots/update-NNNNN.pt``."""
-    folder = run_dir / "snapshots"
-    folder.mkdir(exist_ok=True)
+    folder = snapshot_folder(run_dir)
     weights = {k: v.cpu() for k, v in state.model.state_dict().items()}
     write_run_file(folder, f"update-{state.update:05d}.pt", lambda p: torch.save(weights, p))
 
@@ -229,8 +239,7 @@ def merge_shards(config: ExperimentConfig, run_dir: Path, shard_dirs: list[Path]
             raise TwostepError(f"the shards of {shown(run_dir)} kept snapshots {name} that do "
                                "not fit together; remove its shards folder to train it again")
         joined = {key: torch.cat([w[key] for w in weights]) for key in weights[0]}
-        (run_dir / "snapshots").mkdir(exist_ok=True)
-        write_run_file(run_dir / "snapshots", name,
+        write_run_file(snapshot_folder(run_dir), name,
                        lambda p, joined=joined: torch.save(joined, p))
     write_checkpoint(merged, run_dir)  # last: the run counts as finished only once whole
     shards = shard_dirs[0].parent
