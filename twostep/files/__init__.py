@@ -8,8 +8,9 @@ Every file the package writes follows five rules, each one function
 
 1. **A run's own files are never an --out of another command.** A run folder holds its
    ``config.yaml``, ``checkpoint.pt``, ``metrics.csv``, ``snapshots/``, its evaluation
-   tables, the list of the tool's files and the lock; no command writes its output there,
-   and the list and the lock are no command's output anywhere:
+   tables, the list of the tool's files, the lock, and while its seeds train apart, their
+   runs in ``shards/``; no command writes its output anywhere inside it, at any depth, and
+   the list and the lock are no command's output anywhere:
    ``check_not_in_run_folder`` (and ``check_folder_not_in_run`` for output folders).
 2. **A name joins the tool's list only once its file is whole on disk**: written to a
    temporary file, flushed, renamed over the target and the folder flushed
@@ -25,9 +26,10 @@ Every file the package writes follows five rules, each one function
    A file that is not the tool's is never replaced, and never read back as its cache:
    ``owned`` (and ``check_replaceable``).
 5. **Every writer follows the policy**: the command line, the library functions, the
-   Gymnasium trial recorder, reproduce and its figures write outputs through
-   ``write_owned`` (rules 1, 4, 2) and a run's own files through ``write_run_file``
-   (rules 4, 2).
+   Gymnasium trial recorder, reproduce and its figures, sweeps write outputs through
+   ``write_owned`` (rules 1, 4, 2) and a run's own files (training, evaluations, the merge
+   of a run's seed shards) through ``write_run_file`` (rules 4, 2); the shards, once
+   merged, are removed through their lists (``remove_run_folder``), never a user's file.
 
 Beside the policy: a run folder is worked in by one process at a time, whatever path names
 it (:mod:`~twostep.files.locks`); reads are bounded and refuse what is not a regular file
