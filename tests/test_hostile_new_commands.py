@@ -277,3 +277,29 @@ def test_a_snapshots_link_to_another_folder_is_refused_and_nothing_written_there
     status, _, err = cli(capsys, "train", yaml, "--out", run)
     assert_one_line_error(status, err, "not a folder of the run")
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_cached_table_replaced_by_hand_under_the_tools_name_is_one_line(tmp_path):
+    """The list vouches for a name: a user who deletes the tool's signature.csv and writes
+    their own there is told so, rather than their table read as the tool's."""
+    from twostep.runs.sweep import signature_or_load
+
+    sweep = load_sweep(str(sweep_file(tmp_path, "points:\n  - {task.common_prob: 0.8}")))
+    run_dir, _ = train_or_load(sweep.points[0].config, tmp_path / "runs", device="cpu",
+                               progress=False)
+    signature_or_load(run_dir)
+    (run_dir / SIGNATURE_FILE).unlink()
+    (run_dir / SIGNATURE_FILE).write_text("point,seed,reward\n0,0,99\n")
+    with pytest.raises(TwostepError, match="not the table twostep kept there"):
+        signature_or_load(run_dir)
+    assert (run_dir / SIGNATURE_FILE).read_text() == "point,seed,reward\n0,0,99\n"
+
+
+def test_the_message_names_the_run_folder_not_the_folder_inside_it(trained, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    status, _, err = cli(capsys, "simulate", "wang2018", "--agent", "random", "--episodes", 1,
+                         "--out", run / "shards" / "a" / "x.csv")
+    assert_one_line_error(status, err, f"inside the run folder {run}, which")

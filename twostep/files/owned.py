@@ -218,16 +218,27 @@ def _real(folder: Path) -> Path:
     return Path(os.path.realpath(folder))
 
 
+def enclosing_run(folder: str | Path) -> Path | None:
+    """The run folder that ``folder`` is or lies in, at any depth (a run's ``snapshots/``,
+    the ``shards/`` a run trains its seeds in), as ``folder`` names it where it can; None if
+    none. A run folder: its list names a run's own files, or it holds a run folder's lock."""
+    named = Path(folder)
+    real = _real(named)
+    if RUN in listed(real).values():  # a list that is no list: refused, saying so
+        return named
+    if real.name == "snapshots" and RUN in listed(real.parent).values():
+        return named.parent
+    for above in (real, *real.parents):
+        if os.path.lexists(above / LOCK_FILE):
+            names = [name for name in (named, *named.parents) if _real(name) == above]
+            return names[0] if names else above
+    return None
+
+
 def run_folder(folder: str | Path) -> bool:
-    """Whether ``folder`` is a run folder or lies anywhere inside one (a run's
-    ``snapshots/``, the ``shards/`` a run trains its seeds in): its list names a run's own
-    files, or it or a folder above it holds a run folder's lock."""
-    folder = _real(Path(folder))
-    if RUN in listed(folder).values():  # a list that is no list: refused, saying so
-        return True
-    if folder.name == "snapshots" and RUN in listed(folder.parent).values():
-        return True
-    return any(os.path.lexists(above / LOCK_FILE) for above in (folder, *folder.parents))
+    """Whether ``folder`` is a run folder or lies anywhere inside one
+    (:func:`enclosing_run`)."""
+    return enclosing_run(folder) is not None
 
 
 def check_not_in_run_folder(path: str | Path, option: str = "--out") -> Path:
@@ -235,9 +246,9 @@ def check_not_in_run_folder(path: str | Path, option: str = "--out") -> Path:
     snapshots (a checkpoint, a config, metrics, a cached evaluation), and not the tool's
     bookkeeping (the list, a lock) anywhere. Rule 1 of the policy."""
     path = Path(path)
-    folder = path.parent
-    if run_folder(folder):
-        raise TwostepError(f"{option} {shown(path)} is inside the run folder {shown(folder)}, "
+    run = enclosing_run(path.parent)
+    if run is not None:
+        raise TwostepError(f"{option} {shown(path)} is inside the run folder {shown(run)}, "
                            "which holds the run's own files; choose a path outside it")
     if path.name in BOOKKEEPING:
         raise TwostepError(f"{option} {shown(path)}: {path.name} is the tool's own bookkeeping; "
@@ -251,9 +262,10 @@ def check_folder_not_in_run(folder: str | Path, option: str = "--out", itself: b
     (``itself``) not a run folder itself (``train --out`` continues its own run)."""
     folder = Path(folder)
     for candidate in (folder, folder.parent)[0 if itself else 1:]:
-        if run_folder(candidate):
+        run = enclosing_run(candidate)
+        if run is not None:
             raise TwostepError(f"{option} {shown(folder)} is inside the run folder "
-                               f"{shown(candidate)}, which holds the run's own files; choose "
+                               f"{shown(run)}, which holds the run's own files; choose "
                                "a folder outside it")
     return folder
 

@@ -29,7 +29,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -68,6 +68,7 @@ from twostep.runs.checkpoints import (
     trained_with,
     write_checkpoint,
 )
+from twostep.trials.columns import TRIAL_COLUMNS
 
 MAX_TABLE_LINE_BYTES = 2**20
 """Longest line of a table the tool reads back from a run folder (metrics, evaluations)."""
@@ -324,17 +325,32 @@ def evaluation_name(retrieval: str | None = None, episodes: int | None = None,
     return f"{prefix}{episodes_part}{retrieval_part}.csv"
 
 
-def cached_table(run_dir: str | Path, name: str, compute) -> pd.DataFrame:
+def read_cached(path: str | Path, columns: Iterable[str] = ()) -> pd.DataFrame:
+    """A table the tool cached (:func:`read_table`), after checking it has ``columns``: a
+    file put by hand in the place of the tool's (deleted, then made again under the same
+    name) is refused with one line rather than read as the tool's."""
+    table = read_table(path)
+    missing = [column for column in columns if column not in table.columns]
+    if missing or table.columns.duplicated().any():
+        what = f"no column {missing[0]}" if missing else "a column twice"
+        raise TwostepError(f"{shown(path)} is not the table twostep kept there ({what}; "
+                           "replaced by hand?); move it away and run again")
+    return table
+
+
+def cached_table(run_dir: str | Path, name: str, compute,
+                 columns: Iterable[str] = ()) -> pd.DataFrame:
     """``RUN_DIR/name`` if the tool wrote it and it is newer than the checkpoint, else
     ``compute()``, written there; under the run folder's lock (two notebooks may ask at
     once). A file of that name the tool did not write is neither read nor replaced: the
-    table is computed and not kept (with a warning saying how to keep it)."""
+    table is computed and not kept (with a warning saying how to keep it). A cached table
+    without ``columns`` is refused (:func:`read_cached`)."""
     path = Path(run_dir) / name
     with folder_lock(run_dir, wait=True):
         checkpoint = Path(run_dir) / "checkpoint.pt"
         ours = owned(path)
         if ours and path.is_file() and path.stat().st_mtime >= checkpoint.stat().st_mtime:
-            return read_table(path)
+            return read_cached(path, columns)
         table = compute()
         if ours:
             write_run_file(run_dir, name, lambda p: table.to_csv(p, index=False))
@@ -367,7 +383,7 @@ def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu",
         model, config = load_model(run_dir, device=device)
         return evaluate(model, config, episodes=episodes, retrieval=retrieval).trials
 
-    return cached_table(run_dir, evaluation_name(retrieval, episodes), compute)
+    return cached_table(run_dir, evaluation_name(retrieval, episodes), compute, TRIAL_COLUMNS)
 
 
 def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None,
@@ -386,4 +402,4 @@ def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None
         return pd.concat(frames, ignore_index=True)
 
     return cached_table(run_dir, evaluation_name(retrieval, episodes, "snapshot-trials"),
-                        compute)
+                        compute, [*TRIAL_COLUMNS, "update", "episodes"])

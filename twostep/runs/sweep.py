@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -37,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from twostep.analysis.signature import signature_per_seed
+from twostep.analysis.signature import SIGNATURE_COLUMNS, signature_per_seed
 from twostep.core.config import (
     MAX_CONFIG_BYTES,
     SECTIONS,
@@ -56,6 +57,7 @@ from twostep.runs.cluster import dask_client, progress_reporter, run_tasks
 from twostep.runs.store import (
     cached_table,
     evaluate_or_load,
+    read_cached,
     read_table,
     run_dir_for,
     runs_root,
@@ -67,6 +69,9 @@ SWEEP_KEYS = ("experiment", "grid", "points", "set")
 
 SIGNATURE_FILE = "signature.csv"
 """Each run's per-seed signature, w included, cached beside its test trials."""
+
+SIGNATURE_TABLE_COLUMNS = ("seed", *SIGNATURE_COLUMNS)
+"""What a cached signature holds (besides ``w``, once fitted)."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ def load_sweep(name_or_path: str | Path, settings: Iterable[str] = ()) -> Sweep:
         name = source
     else:
         path = Path(name_or_path)
-        if not path.is_file():
+        if not os.path.lexists(path):  # what is there but no file is refused by read_text
             raise TwostepError(f"unknown sweep '{source}': not a bundled name "
                                f"({', '.join(bundled_sweeps())}) nor a YAML file")
         text = read_text(path, MAX_CONFIG_BYTES, "sweep file")
@@ -236,7 +241,8 @@ def signature_or_load(run_dir: str | Path) -> pd.DataFrame:
     its test trials, with the hybrid model's w fitted per seed by
     :func:`twostep.core.fit.fitted_w`), cached as ``RUN_DIR/signature.csv``."""
     return cached_table(run_dir, SIGNATURE_FILE,
-                        lambda: signature_per_seed(evaluate_or_load(run_dir), fitted_w))
+                        lambda: signature_per_seed(evaluate_or_load(run_dir), fitted_w),
+                        SIGNATURE_TABLE_COLUMNS)
 
 
 def _signature_if_done(config: ExperimentConfig, root: Path) -> pd.DataFrame | None:
@@ -247,7 +253,7 @@ def _signature_if_done(config: ExperimentConfig, root: Path) -> pd.DataFrame | N
         return None
     if path.stat().st_mtime < (run_dir / "checkpoint.pt").stat().st_mtime:
         return None
-    return read_table(path)
+    return read_cached(path, SIGNATURE_TABLE_COLUMNS)
 
 
 def _train_seconds(metrics: pd.DataFrame) -> float:
@@ -300,7 +306,7 @@ def run_sweep(sweep: Sweep, root: str | Path | None = None, engine: Any = "local
         else:
             signatures[point.index] = table
             result.train_seconds[point.index] = _train_seconds(
-                pd.read_csv(run_dir_for(point.config, root) / "metrics.csv"))
+                read_table(run_dir_for(point.config, root) / "metrics.csv"))
     if missing:
         _run_missing(missing, root, engine, workers, progress, signatures, result)
     result.table = results_table(sweep, signatures, root)
