@@ -37,3 +37,18 @@ def play_random_choices(task: TwoStepTask, batch_shape, generator, choice_seed: 
         outcomes.append(outcome)
     return type(outcomes[0])(**{name: torch.stack([getattr(o, name) for o in outcomes], dim=-1)
                            for name in outcomes[0].columns()})
+
+
+def episodic_table(seeds: int = 2, episodes: int = 3, trials: int = 20, seed: int = 0):
+    """A trial table of the episodic task played with random choices (``cued``, ``cue_trial``
+    columns), as the package's own tables are built."""
+    from twostep.core.tasks import make_task
+    from twostep.trials.frame import trial_frame
+
+    config = load_experiment("ritter2018-episodic").task.model_copy(update={"trials": trials})
+    task = make_task(config)
+    task.reset((seeds, episodes), torch.Generator().manual_seed(seed))
+    choices = torch.Generator().manual_seed(seed + 1)
+    outcomes = [task.step(torch.randint(0, 2, (seeds, episodes), generator=choices))[0]
+                for _ in range(trials)]
+    return trial_frame(outcomes, seeds=list(range(seeds)))

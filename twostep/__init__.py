@@ -8,10 +8,11 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
 
 ``files/`` how the tool reads and writes files, whatever they hold
     ``write``                atomic writes, flushed to the disk before the rename
-    ``owned``                the ownership list: never replace a file the tool did not write
+    ``owned``                the file policy: never over a user's file or a run's own files
     ``paths``                output paths checked before any work
-    ``locks``                one process per run folder
+    ``locks``                one process per run folder, whatever path names it
     ``read``                 bounded reads of files someone hands us
+    ``failures``             a full disk, a vanished or read-only folder: one line each
 
 ``trials/`` the trial table, one row per trial
     ``columns``              the names of its columns, in one place

@@ -15,6 +15,7 @@ with one line naming the offending key. Bundled experiments live in
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable
 from importlib import resources
@@ -304,18 +305,19 @@ def bundled_experiments() -> list[str]:
 
 
 def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
-    """Load a bundled experiment by name (``wang2018``) or a YAML file by path."""
+    """Load a bundled experiment by name (``wang2018``) or a YAML file by path.
+
+    A file is read as a regular file of at most :data:`MAX_CONFIG_BYTES`, whatever its size
+    claims: a folder, a FIFO, a device or a loop of links is one line, at once."""
     text: str
     source = str(name_or_path)
     if str(name_or_path) in bundled_experiments():
         text = (resources.files("twostep") / "configs" / f"{name_or_path}.yaml").read_text()
     else:
         path = Path(name_or_path)
-        if not path.exists():
+        if not os.path.lexists(path):
             names = ", ".join(bundled_experiments())
             raise TwostepError(f"unknown experiment '{name_or_path}': not a bundled name "
                                f"({names}) nor an existing YAML file")
-        if path.is_dir():
-            raise TwostepError(f"{path} is a folder, not a YAML file")
-        text = read_text(path, MAX_CONFIG_BYTES, "config file")
+        text = read_text(path, MAX_CONFIG_BYTES, "YAML file")
     return parse_experiment(parse_yaml(text, source), source=source, strict=True)

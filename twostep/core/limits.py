@@ -8,9 +8,9 @@ as it is.
 from __future__ import annotations
 
 import math
-import os
 
 from twostep.errors import TwostepError
+from twostep.files.read import available_memory
 
 
 def available_bytes(device=None) -> int:
@@ -20,17 +20,7 @@ def available_bytes(device=None) -> int:
 
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
-    try:
-        with open("/proc/meminfo", encoding="ascii") as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 2**40  # unknown: do not refuse
+    return available_memory()
 
 
 def _gib(n: float) -> str:

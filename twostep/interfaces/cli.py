@@ -4,10 +4,15 @@ Commands: ``train``, ``evaluate``, ``simulate``, ``analyze``, ``fit``, ``reprodu
 ``sweep``, ``bench``.
 
 Exit status: 0 done; 2 an expected failure (bad input, a file that cannot be read or
-written, not enough memory, a run that diverged, a folder in use), reported as one
-line ``error: ...`` on stderr that says what to change; 130 interrupted (Ctrl-C),
-one line ``interrupted: ...`` saying what was kept; 1 an unexpected failure (a bug),
-also one line. ``--debug`` (or ``TWOSTEP_DEBUG=1``) adds the Python traceback.
+written, a full disk, a folder that vanished or turned read-only, a missing optional
+package, not enough memory, a run that diverged, a folder in use), reported as one
+line ``error: ...`` on stderr that says what to change; 130 interrupted (Ctrl-C), 143
+stopped by SIGTERM (``kill``, ``timeout``, a scheduler, a container stop; 129 for SIGHUP),
+each as one line ``interrupted: ...`` saying what was kept; 1 an unexpected failure (a
+bug), also one line. ``--debug`` (or ``TWOSTEP_DEBUG=1``) adds the Python traceback.
+
+Every command writes by the file policy (:mod:`twostep.files`); the handling of failures
+lives in :func:`main` alone, so a new command inherits it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,12 @@ import sys
 import traceback
 from pathlib import Path
 
-from twostep.errors import TwostepError
+from twostep.errors import Terminated, TwostepError
+from twostep.files.failures import explain, shown
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+"""Signals that stop a command as Ctrl-C does (exit 128 + the signal's number)."""
 
 
 def _positive(text: str) -> int:
@@ -36,17 +46,50 @@ def _positive(text: str) -> int:
 
 @contextlib.contextmanager
 def _interrupts_deferred():
-    """Hold Ctrl-C while heavy libraries import, then raise it: a KeyboardInterrupt in the
-    middle of ``import torch`` leaves half-loaded modules behind, and the next import of
-    them fails with a misleading error instead of ending quietly."""
+    """Hold Ctrl-C and SIGTERM while heavy libraries import, then raise them: a
+    KeyboardInterrupt in the middle of ``import torch`` leaves half-loaded modules behind,
+    and the next import of them fails with a misleading error instead of ending quietly."""
     received = []
-    previous = signal.signal(signal.SIGINT, lambda *_: received.append(True))
+    held = [signal.SIGINT, *STOP_SIGNALS]
+    previous = {}
+    for number in held:
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            previous[number] = signal.signal(number, lambda n, _: received.append(n))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     if received:
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt if received[0] == signal.SIGINT else Terminated(received[0])
+
+
+@contextlib.contextmanager
+def _stop_signals_as_interrupts():
+    """SIGTERM and SIGHUP raise :class:`~twostep.errors.Terminated` (a KeyboardInterrupt),
+    once: the command stops as for Ctrl-C, removing its temporary files, and a second
+    signal does not cut that short. A signal the caller ignores (``nohup``) stays ignored;
+    outside the main thread nothing changes."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+
+    def stop(number, _frame):
+        for other in previous:
+            signal.signal(other, signal.SIG_IGN)
+        raise Terminated(number)
+
+    for number in STOP_SIGNALS:
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            previous[number] = signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _configure_threads() -> None:
@@ -81,6 +124,7 @@ def settings_of(args) -> list[str]:
 
 def cmd_train(args) -> None:
     from twostep.core.config import load_experiment, with_settings
+    from twostep.files.owned import check_folder_not_in_run
     from twostep.runs.checkpoints import is_finished
     from twostep.runs.parallel import train_or_load_many
     from twostep.runs.placement import choose_device
@@ -88,65 +132,70 @@ def cmd_train(args) -> None:
 
     config = with_settings(load_experiment(args.experiment), settings_of(args))
     if args.out:  # a folder of the user's choosing: continued only with --resume
-        out = Path(args.out)
-        args.on_interrupt = f"the last checkpoint in {out} is kept; continue with --resume"
+        out = check_folder_not_in_run(Path(args.out), itself=False)
+        args.on_interrupt = f"the last checkpoint in {shown(out)} is kept; continue with --resume"
         metrics = train_run(config, out, resume=args.resume, device=args.device)
         done = "trained"
     else:  # the run cache, as reproduce and the chapters use it: trained once, then loaded
         out = run_dir_for(config, device=choose_device(config, args.device, runs_root()).device)
-        args.on_interrupt = (f"the last checkpoint in {out} is kept; run the same command "
-                             "again to continue")
+        args.on_interrupt = (f"the last checkpoint in {shown(out)} is kept; run the same "
+                             "command again to continue")
         done = "already trained" if is_finished(out) else "trained"
         # its seeds split across the cores, each bitwise as trained alone
         [(out, metrics)] = train_or_load_many({config.name: config}, device=args.device,
                                               wait=False).values()
     last = metrics[metrics["update"] == metrics["update"].max()]
     print(f"{done} {config.train.seeds} seed(s) x {config.train.episodes} episodes "
-          f"({config.train.updates} updates) in {out}; "
+          f"({config.train.updates} updates) in {shown(out)}; "
           f"last reward per episode {last.reward.mean():.1f}")
 
 
 def cmd_evaluate(args) -> None:
     from twostep.core.evaluation import evaluate
     from twostep.core.limits import check_table_fits
-    from twostep.errors import TwostepError
     from twostep.files.locks import folder_lock
-    from twostep.files.owned import check_replaceable, write_owned
+    from twostep.files.owned import check_not_in_run_folder, check_replaceable, write_owned
     from twostep.files.paths import check_output_file
     from twostep.runs.checkpoints import load_model
+    from twostep.runs.store import evaluation_name, write_evaluation
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / "checkpoint.pt").is_file():
-        raise TwostepError(f"no checkpoint at {run_dir / 'checkpoint.pt'}")
-    out = check_replaceable(check_output_file(Path(args.out) if args.out
-                                              else run_dir / "trials.csv"))
-    args.on_interrupt = f"nothing was written; {out} is as it was"
+    if not os.path.lexists(run_dir / "checkpoint.pt"):
+        raise TwostepError(f"no checkpoint at {shown(run_dir / 'checkpoint.pt')}")
+    if args.out:  # an output of the user's choosing: outside every run folder
+        out = check_replaceable(check_output_file(check_not_in_run_folder(Path(args.out))))
+    else:  # the run's own evaluation table, named by its options
+        out = check_replaceable(run_dir / evaluation_name(args.retrieval, args.episodes))
+    args.on_interrupt = f"nothing was written; {shown(out)} is as it was"
     with folder_lock(run_dir):
         model, config = load_model(run_dir, device=args.device)
         check_table_fits(len(model.seeds), args.episodes or config.train.eval_episodes,
                          config.task.trials, seeds_option="train.seeds",
                          episodes_option="--episodes")
         trials = evaluate(model, config, episodes=args.episodes, retrieval=args.retrieval).trials
-        write_owned(out, lambda p: trials.to_csv(p, index=False))
+        if args.out:
+            write_owned(out, lambda p: trials.to_csv(p, index=False))
+        else:
+            write_evaluation(run_dir, out.name, trials)
     print(f"{len(trials)} trials ({trials.episode.nunique()} episodes x "
-          f"{trials.seed.nunique()} seeds) written to {out}")
+          f"{trials.seed.nunique()} seeds) written to {shown(out)}")
 
 
 def cmd_simulate(args) -> None:
     from twostep.core.agents import simulate
     from twostep.core.config import load_experiment
     from twostep.core.limits import check_table_fits
-    from twostep.files.owned import check_replaceable, write_owned
+    from twostep.files.owned import check_not_in_run_folder, check_replaceable, write_owned
     from twostep.files.paths import check_output_file
 
-    out = check_replaceable(check_output_file(args.out))
-    args.on_interrupt = f"nothing was written; {out} is as it was"
+    out = check_replaceable(check_output_file(check_not_in_run_folder(Path(args.out))))
+    args.on_interrupt = f"nothing was written; {shown(out)} is as it was"
     config = load_experiment(args.experiment)
     check_table_fits(args.seeds, args.episodes, config.task.trials, seeds_option="--seeds",
                      episodes_option="--episodes")
     trials = simulate(args.agent, config.task, episodes=args.episodes, seeds=args.seeds)
     write_owned(out, lambda p: trials.to_csv(p, index=False))
-    print(f"{len(trials)} trials of the {args.agent} agent written to {args.out}")
+    print(f"{len(trials)} trials of the {args.agent} agent written to {shown(out)}")
 
 
 def cmd_analyze(args) -> None:
@@ -159,16 +208,20 @@ def cmd_analyze(args) -> None:
 
 def cmd_fit(args) -> None:
     from twostep.core.fit import fit_table
-    from twostep.files.owned import check_replaceable, write_owned
+    from twostep.files.owned import check_not_in_run_folder, check_replaceable, write_owned
     from twostep.files.paths import check_output_file
     from twostep.trials.read import read_trial_table
 
-    out = check_replaceable(check_output_file(args.out)) if args.out else None
-    if out is not None and out.resolve() == Path(args.trials).resolve():
-        raise TwostepError(f"--out {out} is the trial table being fitted; choose another --out")
+    out = check_replaceable(check_output_file(check_not_in_run_folder(Path(args.out)))
+                            ) if args.out else None
+    if out is not None and os.path.lexists(out) and os.path.lexists(args.trials) and \
+            os.path.samefile(out, args.trials):
+        raise TwostepError(f"--out {shown(out)} is the trial table being fitted; choose "
+                           "another --out")
     table = read_trial_table(args.trials)
     trials = args.trials_scored or ("uncued" if "cued" in table else "all")
-    args.on_interrupt = f"nothing was written; {out} is as it was" if out else "nothing was written"
+    args.on_interrupt = (f"nothing was written; {shown(out)} is as it was" if out
+                         else "nothing was written")
     fits = fit_table(table, args.model, trials=trials, common_prob=args.common_prob)
     fits.insert(2, "trials", trials)
     if out is not None:
@@ -179,7 +232,7 @@ def cmd_fit(args) -> None:
         print(fits.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if out is not None:
         print(f"{args.model} model fitted to {len(fits)} seed(s) ({trials} trials) "
-              f"written to {out}", file=sys.stderr if args.json else sys.stdout)
+              f"written to {shown(out)}", file=sys.stderr if args.json else sys.stdout)
 
 
 def _seconds(text: str) -> float:
@@ -212,10 +265,10 @@ def cmd_reproduce(args) -> None:
 
 
 def cmd_sweep(args) -> None:
-    from twostep.runs.sweep import load_sweep, run_sweep, write_results
+    from twostep.runs.sweep import check_results_folder, load_sweep, run_sweep, write_results
 
     sweep = load_sweep(args.sweep, args.settings)
-    out = Path(args.out) if args.out else Path("sweeps") / sweep.name
+    out = check_results_folder(Path(args.out) if args.out else Path("sweeps") / sweep.name)
     args.on_interrupt = ("finished points and the last checkpoint of unfinished ones are kept; "
                          "run the same command again to continue")
     result = run_sweep(sweep, engine=args.engine, workers=args.workers)
@@ -226,7 +279,7 @@ def cmd_sweep(args) -> None:
     seeds = result.table.groupby("point").size()
     print(f"sweep {sweep.name}: {len(sweep.points)} point(s) x {int(seeds.max())} seed(s), "
           f"{len(result.trained)} trained, {len(sweep.points) - len(result.trained)} already done, "
-          f"in {result.seconds:.0f} s; table in {table}")
+          f"in {result.seconds:.0f} s; table in {shown(table)}")
 
 
 def cmd_bench(args) -> None:
@@ -281,7 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", parents=debug, help="test a trained run with frozen weights")
     p.add_argument("run_dir")
     p.add_argument("--episodes", type=_positive, help="test episodes per seed (default 300)")
-    p.add_argument("--out", help="trial table (default: RUN_DIR/trials.csv)")
+    p.add_argument("--out", help="trial table, outside every run folder (default: the run's own "
+                   "table, RUN_DIR/trials.csv, or trials-episodes-N.csv / "
+                   "trials-retrieval-R.csv with those options)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--retrieval", choices=["off", "1nn", "knn"],
                    help="test with another memory rule; 'off' lesions retrieval "
@@ -374,6 +429,28 @@ def _close_progress_bars() -> None:
         bar.close()
 
 
+OPTIONAL_PACKAGES = {"gymnasium": "twostep[gym]", "anywidget": "twostep[book]",
+                     "ipywidgets": "twostep[book]", "IPython": "twostep[book]",
+                     "traitlets": "twostep[book]", "stable_baselines3": "twostep[book]"}
+"""Optional packages, and what to install to have them."""
+
+
+def _missing_package(err: ImportError) -> str | None:
+    """The one line for a missing package; None when the missing module is the package's
+    own (a bug)."""
+    import re
+
+    name = err.name
+    if not name:
+        quoted = re.search(r"'([A-Za-z0-9_.]+)'", str(err))
+        name = quoted.group(1) if quoted else None
+    if not name or name.split(".")[0] == "twostep":
+        return None
+    top = name.split(".")[0]
+    install = OPTIONAL_PACKAGES.get(top, top)
+    return f"this needs the {top} package, which is not installed: pip install \"{install}\""
+
+
 def describe_failure(err: BaseException) -> tuple[str, int]:
     """The one line and the exit status for an exception that ended a command."""
     if isinstance(err, TwostepError):
@@ -384,9 +461,9 @@ def describe_failure(err: BaseException) -> tuple[str, int]:
                                           "DefaultCPUAllocator", "Cannot allocate"))):
         return _MEMORY_HINT, 2
     if isinstance(err, OSError):
-        where = f"{err.filename}: " if err.filename else ""
-        return _one_line(f"{where}{err.strerror or text}; check the path and its permissions, "
-                         "or choose another --out"), 2
+        return _one_line(explain(err)), 2
+    if isinstance(err, ImportError) and (missing := _missing_package(err)) is not None:
+        return _one_line(missing), 2
     if isinstance(err, UnicodeDecodeError):
         return _one_line(f"not UTF-8 text ({err.reason} at byte {err.start})"), 2
     first = text.splitlines()[0] if text else ""
@@ -394,30 +471,40 @@ def describe_failure(err: BaseException) -> tuple[str, int]:
                      "for the traceback)"), 1
 
 
+def _say(line: str) -> None:
+    """One line on stderr, whatever characters it holds (a name that is not UTF-8 is
+    escaped, not a second failure)."""
+    stream = sys.stderr
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    stream.write(line.encode(encoding, "backslashreplace").decode(encoding, "replace") + "\n")
+    stream.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the single place where failures become one line and a status."""
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False) or os.environ.get("TWOSTEP_DEBUG", "") not in ("", "0")
     args.on_interrupt = "nothing was written"
-    try:
-        _configure_threads()
-        args.func(args)
-    except BrokenPipeError:  # output piped into `head`, say: not a failure
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (keeps shutdown from flushing)
-        return 0
-    except KeyboardInterrupt:
-        if debug:
-            traceback.print_exc()
-        _close_progress_bars()
-        print(f"interrupted: {args.on_interrupt}", file=sys.stderr)
-        return 130
-    except Exception as err:  # noqa: BLE001 (every failure ends as one line)
-        if debug:
-            traceback.print_exc()
-        message, status = describe_failure(err)
-        _close_progress_bars()
-        print(f"error: {message}", file=sys.stderr)
-        return status
+    with _stop_signals_as_interrupts():
+        try:
+            _configure_threads()
+            args.func(args)
+        except BrokenPipeError:  # output piped into `head`, say: not a failure
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (keeps shutdown from flushing)
+            return 0
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM / SIGHUP (Terminated)
+            if debug:
+                traceback.print_exc()
+            _close_progress_bars()
+            _say(f"interrupted: {args.on_interrupt}")
+            return 128 + err.signal if isinstance(err, Terminated) else 130
+        except Exception as err:  # noqa: BLE001 (every failure ends as one line)
+            if debug:
+                traceback.print_exc()
+            message, status = describe_failure(err)
+            _close_progress_bars()
+            _say(f"error: {message}")
+            return status
     return 0
 
 

@@ -3,26 +3,85 @@
 ``RUN_DIR/checkpoint.pt`` holds the weights, the optimiser's state, the generators'
 states, the metrics so far and the config, each field checked for its type when read
 (a damaged or foreign file is refused with one line); ``RUN_DIR/metrics.csv`` beside it
-is the same metrics as a table. Both are written atomically
-(:func:`twostep.files.write.atomic_write`).
+is the same metrics as a table. Both are a run's own files, written atomically and listed
+only once whole (:func:`twostep.files.owned.write_run_file`).
+
+A checkpoint is read in bounds (:func:`open_archive`): only a regular file, only a zip
+archive (the format ``torch.save`` writes), and only one that does not unpack to more than
+it holds on disk (``torch.save`` stores its entries uncompressed), so a small crafted file
+cannot make ``torch.load`` allocate gigabytes.
 """
 
 from __future__ import annotations
 
+import os
+import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 import torch
 
-from twostep.core.config import ExperimentConfig, parse_experiment
+from twostep.core.config import ExperimentConfig, load_experiment, parse_experiment
 from twostep.core.devices import resolve_device
 from twostep.core.models import RecurrentActorCritic
 from twostep.core.train import TrainState, new_state
 from twostep.errors import TwostepError
-from twostep.files.write import atomic_write
+from twostep.files.failures import shown
+from twostep.files.owned import write_run_file
+from twostep.files.read import open_regular
 
 CHECKPOINT_FORMAT = 1
 """The checkpoint layout this version writes and reads."""
+
+MAX_ENTRIES = 100_000
+"""A checkpoint holds a few dozen archive entries (one per tensor); far more is not one."""
+
+UNPACK_SLACK_BYTES = 2**20
+"""How much more than its size on disk an archive may unpack to (``torch.save`` stores
+entries uncompressed, so a checkpoint unpacks to less than its size)."""
+
+
+def open_archive(path: str | Path, kind: str = "checkpoint") -> BinaryIO:
+    """``path`` opened for ``torch.load`` after checking it is a regular file holding a zip
+    archive whose entries, unpacked, are no larger than the file (plus
+    :data:`UNPACK_SLACK_BYTES`); :class:`TwostepError` with one line otherwise."""
+    try:
+        file = open_regular(path, kind)
+    except FileNotFoundError:
+        raise TwostepError(f"no {kind} at {shown(path)}") from None
+    try:
+        size = os.fstat(file.fileno()).st_size
+        try:
+            with zipfile.ZipFile(file) as archive:
+                entries = archive.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as err:
+            raise TwostepError(f"{shown(path)}: corrupt {kind} (not a zip archive as torch.save "
+                               f"writes: {str(err)[:80] or type(err).__name__})") from None
+        if len(entries) > MAX_ENTRIES:
+            raise TwostepError(f"{shown(path)}: corrupt {kind} ({len(entries):,} archive "
+                               f"entries; a {kind} holds a few dozen)")
+        unpacked = sum(entry.file_size for entry in entries)
+        if unpacked > size + UNPACK_SLACK_BYTES:
+            raise TwostepError(f"{shown(path)}: corrupt {kind} (it would unpack to "
+                               f"{unpacked:,} bytes from {size:,} on disk; torch.save writes "
+                               "entries uncompressed)")
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    return file
+
+
+def load_archive(path: str | Path, kind: str = "checkpoint") -> object:
+    """``torch.load`` (weights only, onto the CPU) of an archive checked by
+    :func:`open_archive`; a damaged file is one :class:`TwostepError`."""
+    with open_archive(path, kind) as file:
+        try:
+            return torch.load(file, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 (torch raises many kinds on a damaged file)
+            reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+            raise TwostepError(f"{shown(path)}: corrupt {kind} ({reason})") from None
 
 
 def check_checkpoint_fields(payload: dict, path) -> None:
@@ -66,10 +125,11 @@ def save_checkpoint(state: TrainState, config: ExperimentConfig, run_dir: Path) 
 
 
 def write_checkpoint(payload: dict, run_dir: Path) -> None:
-    """Write a checkpoint's payload as ``checkpoint.pt`` and its metrics as ``metrics.csv``."""
-    atomic_write(run_dir / "checkpoint.pt", lambda p: torch.save(payload, p))
-    atomic_write(run_dir / "metrics.csv",
-                 lambda p: pd.DataFrame(payload["metrics"]).to_csv(p, index=False))
+    """Write a checkpoint's payload as ``checkpoint.pt`` and its metrics as ``metrics.csv``,
+    each one of the run's own files (atomically, listed once whole)."""
+    write_run_file(run_dir, "checkpoint.pt", lambda p: torch.save(payload, p))
+    write_run_file(run_dir, "metrics.csv",
+                   lambda p: pd.DataFrame(payload["metrics"]).to_csv(p, index=False))
 
 
 def _concatenate(parts: list, where: str):
@@ -111,13 +171,7 @@ def merge_checkpoints(payloads: list[dict], config: ExperimentConfig) -> dict:
 def read_checkpoint(run_dir: str | Path) -> dict:
     """The checkpoint of a run folder, checked; :class:`TwostepError` if missing or corrupt."""
     path = Path(run_dir) / "checkpoint.pt"
-    if not path.is_file():
-        raise TwostepError(f"no checkpoint at {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many kinds on a damaged file
-        reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
-        raise TwostepError(f"{path}: corrupt checkpoint ({reason})") from None
+    payload = load_archive(path)
     needed = {"format", "config", "update", "model", "optimizer", "generators", "metrics"}
     if not isinstance(payload, dict) or not needed <= payload.keys():
         raise TwostepError(f"{path}: not a twostep checkpoint")
@@ -151,6 +205,18 @@ def state_from_checkpoint(payload: dict, config: ExperimentConfig, device: torch
     return state
 
 
+def check_config_file(run_dir: str | Path, config: ExperimentConfig) -> None:
+    """``RUN_DIR/config.yaml`` says what the checkpoint was trained with (it is what a
+    reader of the folder sees); :class:`TwostepError` if it says something else."""
+    path = Path(run_dir) / "config.yaml"
+    if not os.path.lexists(path):
+        return
+    if load_experiment(path) != config:
+        raise TwostepError(f"{shown(path)} differs from the config in {shown(Path(run_dir))}/"
+                           "checkpoint.pt (edited after training?); put back the config the run "
+                           "was trained with, or train a new run")
+
+
 def trained_with(payload: dict) -> tuple[str, str]:
     """The device type and the engine a checkpoint was trained with (checkpoints written
     before they were recorded: the CPU and the reference engine, the only ones then)."""
@@ -162,9 +228,11 @@ def trained_with(payload: dict) -> tuple[str, str]:
 
 def load_model(run_dir: str | Path, device: str | torch.device = "cpu"
                ) -> tuple[RecurrentActorCritic, ExperimentConfig]:
-    """The trained networks of a run folder and the config they were trained with."""
+    """The trained networks of a run folder and the config they were trained with (which
+    ``config.yaml`` beside the checkpoint must repeat)."""
     payload = read_checkpoint(run_dir)
     config = checkpoint_config(payload, run_dir, strict=True)
+    check_config_file(run_dir, config)
     state = state_from_checkpoint(payload, config, resolve_device(device), run_dir)
     return state.model, config
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,14 +31,17 @@ import torch
 from tqdm.auto import tqdm
 
 from twostep.core.config import ExperimentConfig
-from twostep.errors import TwostepError
-from twostep.files.locks import folder_lock
+from twostep.errors import Terminated, TwostepError
+from twostep.files.locks import folder_in_use, folder_lock
 from twostep.runs.checkpoints import is_finished
 from twostep.runs.placement import choose_device
 from twostep.runs.store import merge_shards, run_dir_for, runs_root, train_or_load
 
 # How long the caller waits for a word from its workers before it looks again, in seconds.
 POLL_SECONDS = 0.5
+
+# How long a stopped worker has to remove its temporary files and exit before it is killed.
+STOP_SECONDS = 30.0
 
 
 def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path | None = None,
@@ -119,12 +123,15 @@ def _plan(pending: dict[str, ExperimentConfig], root: str | Path | None, cores: 
     the larger runs split by seed (:func:`shard_configs`). A run is split only if no other
     process is training it; its lock is then held (in ``held``) until its shards are merged,
     so that no other process trains it meanwhile."""
-    jobs, sharded = [], {}
+    jobs, sharded, planned = [], {}, set()
     per_run = cores // len(pending)
     for label, config in pending.items():
         train = config.train
         steps = train.updates * train.seeds * train.batch_size * config.task.trials
         run_dir = run_dir_for(config, root, "cpu")
+        if run_dir in planned:  # the same run under another label: trained once, loaded twice
+            continue
+        planned.add(run_dir)
         shards = min(per_run, train.seeds)
         if shards > 1 and steps >= MIN_SHARD_STEPS and not (run_dir / "checkpoint.pt").exists():
             try:
@@ -199,9 +206,12 @@ def _train_in_workers(jobs: list[_Job], workers: int, progress: bool) -> None:
                     worker.join()
     finally:
         for worker, _ in running.values():
-            worker.terminate()
+            worker.terminate()  # SIGTERM: the worker stops as for Ctrl-C, its files whole
         for worker, receive in running.values():
-            worker.join()
+            worker.join(timeout=STOP_SECONDS)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
             receive.close()
         for bar in bars.values():
             bar.close()
@@ -217,34 +227,43 @@ def _next_to_start(waiting: list[int], jobs: list[_Job]) -> int | None:
 
     waiting[:] = [index for index in waiting if not is_finished(run_dir(index))]
     for index in waiting:
-        try:
-            with folder_lock(run_dir(index)):  # free: nobody trains it now
-                pass
-        except TwostepError:
+        if folder_in_use(run_dir(index)):  # another process trains it now
             continue
-        except OSError:  # no folder for it (its worker will say why, in one line)
-            pass
         waiting.remove(index)
         return index
     return waiting.pop(0) if waiting else None
 
 
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
 def _train_one(config: ExperimentConfig, root: str | Path | None, report: Connection) -> None:
     """Worker: train one run on the CPU with one thread, reporting each update on ``report``."""
     torch.set_num_threads(1)
+    # SIGTERM (the caller stopping it, or `kill`) ends the run as Ctrl-C does: the temporary
+    # file being written is removed and the last checkpoint is kept.
+    signal.signal(signal.SIGTERM, _raise_terminated)
     # tqdm's default lock holds a process-shared semaphore, which a worker stopped halfway
     # would leave behind (a warning at exit); this process shows no bar, so a thread lock does.
     tqdm.set_lock(threading.RLock())
     try:
-        train_or_load(config, root, device="cpu", progress=False,
-                      on_update=lambda done: report.send(("update", done)))
-        last_word = ("done", None)
-    except KeyboardInterrupt:
+        try:
+            train_or_load(config, root, device="cpu", progress=False,
+                          on_update=lambda done: report.send(("update", done)))
+            last_word = ("done", None)
+        except KeyboardInterrupt:
+            last_word = ("interrupted", None)
+        except TwostepError as error:
+            last_word = ("error", str(error))
+        except BaseException as error:  # reported whole: the caller prints it as one line
+            last_word = ("error", f"{type(error).__name__}: {error}")
+    except KeyboardInterrupt:  # a signal while the last word was being chosen
         last_word = ("interrupted", None)
-    except TwostepError as error:
-        last_word = ("error", str(error))
-    except BaseException as error:  # reported whole: the caller prints it as one line
-        last_word = ("error", f"{type(error).__name__}: {error}")
+    # Its files are whole: a signal from now on (the caller stopping it while it exits) ends
+    # the process at once, rather than raising inside the interpreter's exit handlers.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         report.send(last_word)
     except OSError:  # the caller is gone (stopped); nothing is left to tell

@@ -24,7 +24,8 @@ from twostep.analysis.published import (
 from twostep.analysis.report import format_summary, panel_table
 from twostep.analysis.stats import PANELS, stay_probabilities
 from twostep.core.config import load_experiment, with_settings
-from twostep.files.owned import claim, write_owned
+from twostep.files.failures import shown
+from twostep.files.owned import check_folder_not_in_run, claim, write_owned
 from twostep.files.paths import check_output_folder
 from twostep.runs.parallel import train_or_load_many
 from twostep.runs.store import evaluate_or_load, train_or_load
@@ -62,7 +63,7 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
 
     from twostep.analysis import plots
 
-    out = check_output_folder(out)
+    out = check_output_folder(check_folder_not_in_run(out))
     claim(out, ["summary.csv", "timings.csv", "learning_curves.png"])  # fail before training
     names = experiments or list(dict.fromkeys(s.experiment for s in SOURCES))
     configs = {config.name: with_settings(config, settings)
@@ -101,5 +102,5 @@ def reproduce(out: Path, device: str = "auto", experiments: list[str] | None = N
     write_owned(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
     write_owned(out / "timings.csv", lambda p: pd.DataFrame(timings).to_csv(p, index=False))
     print(format_summary(summary))
-    print(f"\nfigures and summary.csv written to {out}/")
+    print(f"\nfigures and summary.csv written to {shown(out)}/")
     return summary

@@ -26,6 +26,8 @@ this machine's cores by default, or on a cluster. It returns one row per point a
 from __future__ import annotations
 
 import itertools
+import math
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -36,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from twostep.analysis.signature import signature_per_seed
+from twostep.analysis.signature import SIGNATURE_COLUMNS, signature_per_seed
 from twostep.core.config import (
     MAX_CONFIG_BYTES,
     SECTIONS,
@@ -48,16 +50,28 @@ from twostep.core.config import (
 from twostep.core.fit import fitted_w
 from twostep.core.strict_yaml import parse_yaml
 from twostep.errors import TwostepError
+from twostep.files.owned import owned
 from twostep.files.read import read_text
 from twostep.runs.checkpoints import is_finished
 from twostep.runs.cluster import dask_client, progress_reporter, run_tasks
-from twostep.runs.store import cached_table, evaluate_or_load, run_dir_for, runs_root, train_or_load
+from twostep.runs.store import (
+    cached_table,
+    evaluate_or_load,
+    read_cached,
+    read_table,
+    run_dir_for,
+    runs_root,
+    train_or_load,
+)
 
 SWEEP_KEYS = ("experiment", "grid", "points", "set")
 """The keys of a sweep file."""
 
 SIGNATURE_FILE = "signature.csv"
 """Each run's per-seed signature, w included, cached beside its test trials."""
+
+SIGNATURE_TABLE_COLUMNS = ("seed", *SIGNATURE_COLUMNS)
+"""What a cached signature holds (besides ``w``, once fitted)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,10 @@ class SweepResult:
     trained: set[int] = field(default_factory=set)
     seconds: float = 0.0
 
+
+MAX_POINTS = 10_000
+"""Most points a sweep may have: each is a run, and a grid's points multiply (a few fields
+of a hundred values each would never finish, nor fit in memory to be listed)."""
 
 # ---------------------------------------------------------------------- the sweep file
 def _label(changes: Mapping[str, Any]) -> str:
@@ -161,7 +179,7 @@ def load_sweep(name_or_path: str | Path, settings: Iterable[str] = ()) -> Sweep:
         name = source
     else:
         path = Path(name_or_path)
-        if not path.is_file():
+        if not os.path.lexists(path):  # what is there but no file is refused by read_text
             raise TwostepError(f"unknown sweep '{source}': not a bundled name "
                                f"({', '.join(bundled_sweeps())}) nor a YAML file")
         text = read_text(path, MAX_CONFIG_BYTES, "sweep file")
@@ -192,6 +210,10 @@ def load_sweep(name_or_path: str | Path, settings: Iterable[str] = ()) -> Sweep:
     points = data.get("points") or []
     if not isinstance(points, list):
         raise TwostepError(f"{source}: points: expected a list of mappings (section.field: value)")
+    count = math.prod(len(values) for values in grid.values()) if grid else 0
+    if count + len(points) > MAX_POINTS:
+        raise TwostepError(f"{source}: {count + len(points):,} points; a sweep has at most "
+                           f"{MAX_POINTS:,} (split it into several sweeps)")
     changes = [dict(zip(grid, combination, strict=True))
                for combination in itertools.product(*grid.values())] if grid else []
     for i, point in enumerate(points):
@@ -219,18 +241,19 @@ def signature_or_load(run_dir: str | Path) -> pd.DataFrame:
     its test trials, with the hybrid model's w fitted per seed by
     :func:`twostep.core.fit.fitted_w`), cached as ``RUN_DIR/signature.csv``."""
     return cached_table(run_dir, SIGNATURE_FILE,
-                        lambda: signature_per_seed(evaluate_or_load(run_dir), fitted_w))
+                        lambda: signature_per_seed(evaluate_or_load(run_dir), fitted_w),
+                        SIGNATURE_TABLE_COLUMNS)
 
 
 def _signature_if_done(config: ExperimentConfig, root: Path) -> pd.DataFrame | None:
     """The cached signature of a finished run, or None if anything is missing or stale."""
     run_dir = run_dir_for(config, root)
     path = run_dir / SIGNATURE_FILE
-    if not (path.is_file() and is_finished(run_dir)):
+    if not (path.is_file() and owned(path) and is_finished(run_dir)):  # never a user's file
         return None
     if path.stat().st_mtime < (run_dir / "checkpoint.pt").stat().st_mtime:
         return None
-    return pd.read_csv(path)
+    return read_cached(path, SIGNATURE_TABLE_COLUMNS)
 
 
 def _train_seconds(metrics: pd.DataFrame) -> float:
@@ -283,7 +306,7 @@ def run_sweep(sweep: Sweep, root: str | Path | None = None, engine: Any = "local
         else:
             signatures[point.index] = table
             result.train_seconds[point.index] = _train_seconds(
-                pd.read_csv(run_dir_for(point.config, root) / "metrics.csv"))
+                read_table(run_dir_for(point.config, root) / "metrics.csv"))
     if missing:
         _run_missing(missing, root, engine, workers, progress, signatures, result)
     result.table = results_table(sweep, signatures, root)
@@ -388,15 +411,26 @@ def provenance(sweep: Sweep, result: SweepResult, command: str) -> dict[str, Any
     }
 
 
+def check_results_folder(out: str | Path) -> Path:
+    """The folder a sweep's results go to, checked before anything runs: not in a run folder,
+    not a file, writable, and with no ``results.csv`` or ``provenance.yaml`` there that the
+    tool did not write (the file policy, :mod:`twostep.files`)."""
+    from twostep.files.owned import check_folder_not_in_run, claim
+    from twostep.files.paths import check_output_folder
+
+    out = check_output_folder(check_folder_not_in_run(out))
+    claim(out, [RESULTS_FILE, PROVENANCE_FILE])
+    return out
+
+
 def write_results(sweep: Sweep, result: SweepResult, out: str | Path, command: str) -> Path:
     """Write ``out/results.csv`` (:func:`results_table`) and ``out/provenance.yaml``
     (:func:`provenance`); files in ``out`` that the tool did not write are never replaced."""
     import yaml
 
     from twostep.files.owned import write_owned
-    from twostep.files.paths import check_output_folder
 
-    out = check_output_folder(out)
+    out = check_results_folder(out)
     write_owned(out / RESULTS_FILE, lambda p: result.table.to_csv(p, index=False))
     text = yaml.safe_dump(provenance(sweep, result, command), sort_keys=False, allow_unicode=True)
     write_owned(out / PROVENANCE_FILE, lambda p: p.write_text(text))

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from twostep.errors import TwostepError
+from twostep.files.owned import write_owned
 from twostep.trials.columns import EPISODIC_COLUMNS, TRIAL_COLUMNS
 
 TRIAL_INFO = [name for name in TRIAL_COLUMNS if name not in ("seed", "episode")]
@@ -82,7 +83,10 @@ class TrialRecorder:
         return table[ordered].sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write :meth:`frame` as CSV (readable by ``python -m twostep analyze``)."""
+        """Write :meth:`frame` as CSV (readable by ``python -m twostep analyze``), as every
+        writer of the package writes (:mod:`twostep.files`): atomically, never over a file
+        the tool did not write nor into a run folder; :class:`TwostepError` otherwise."""
         path = Path(path)
-        self.frame().to_csv(path, index=False)
+        table = self.frame()
+        write_owned(path, lambda tmp: table.to_csv(tmp, index=False), option="path")
         return path
