@@ -24,7 +24,7 @@ and is reported. On every page it checks that
 
 On chapter 1 it plays the game to the end (clicking the choice buttons), checking that each
 click adds a trial to the history and that the end shows the player's stay probabilities; on
-chapter 3 it moves the cued-trial slider and checks that the view changes. Screenshots
+chapter 4 it moves the cued-trial slider and checks that the view changes. Screenshots
 ``P-game.png`` and ``P-slider.png`` show the result.
 
 Usage, from the repository root, after ``jupyter-book build book``::
@@ -66,7 +66,7 @@ from urllib.parse import urljoin
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAGE = "notebooks/01_two_step_task.html"
 GAME_PAGE = "notebooks/01_two_step_task.html"
-SLIDER_PAGE = "notebooks/03_episodic_two_step_task.html"
+SLIDER_PAGE = "notebooks/04_episodic_two_step_task.html"
 GAME_TRIALS_MAX = 200  # clicks before giving up on reaching the end of a game
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -421,7 +421,7 @@ def play_game(driver, page: str, shots: Path, name: str) -> list[str]:
 
 
 def move_slider(driver, page: str, shots: Path, name: str) -> list[str]:
-    """Move chapter 3's cued-trial slider; problems (empty when the view follows it)."""
+    """Move chapter 4's cued-trial slider; problems (empty when the view follows it)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 

@@ -227,3 +227,11 @@ def test_the_widgets_dependency_is_in_the_book_extra_and_the_widget_chapters_ins
         uses_widgets = "twostep.interfaces.widgets" in "".join(map(_text, _code_cells(path)))
         installs = '"anywidget' in _text(_code_cells(path)[0])
         assert uses_widgets == installs, f"{path.name}: the Colab cell and the widgets disagree"
+
+
+def test_the_intro_maps_every_chapter():
+    """The intro's map of the book links every notebook the table of contents lists."""
+    intro = (BOOK / "intro.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\((notebooks/[\w.-]+\.ipynb)\)", intro))
+    listed = {entry + ".ipynb" for entry in _toc_entries() if entry.startswith("notebooks/")}
+    assert listed <= linked, f"chapters missing from the intro's map: {sorted(listed - linked)}"

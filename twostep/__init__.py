@@ -35,7 +35,7 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
 
 ``analysis/`` trial tables in, numbers and figures out (no torch)
     ``stats``                stay probabilities and regressions; the condition names
-    ``readout``              linear read-outs of hidden states (chapter 6)
+    ``readout``              linear read-outs of hidden states (chapter 7)
     ``published``            the papers' numbers, and which run reproduces which panel
     ``report``               our numbers beside theirs, as data and as text
     ``plots``                figures

@@ -111,7 +111,7 @@ INCREMENTAL_READINGS: dict[str, str] = {
 }
 """The three readings of Ritter 2018's "incremental" panels. The papers, as far as we
 could read them, do not settle which is meant. The book argues for "one agent" from the
-figures' axis labels and the behaviour (chapter 5); all three are reported side by side."""
+figures' axis labels and the behaviour (chapter 6); all three are reported side by side."""
 
 HEADLINE_INCREMENTAL_READING = "one agent"
 
