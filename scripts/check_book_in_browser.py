@@ -16,8 +16,13 @@ Then it drives each page in Chromium through chromedriver (selenium), OFFLINE: e
 name but 127.0.0.1 fails to resolve, so anything the page would fetch from the internet fails
 and is reported. On every page it checks that
 
-* the math is typeset: every math element the build wrote holds a MathJax container, and no
-  raw ``\(``, ``\[`` or ``$$`` is left in the text outside code;
+* the math is typeset: every math element the build wrote holds a MathJax container, MathJax
+  reports no error, and no raw TeX is left in the text outside code (``\(``, ``\[``, ``$$``,
+  a ``$`` before a letter, or a TeX command such as ``\tau``);
+* no figure is wider than the text column: every image in a cell output is shown at the width
+  it was drawn for (a retina PNG at half its pixels), and that width fits the column the
+  page's paragraphs take (at the 1280-pixel window of the check); a wider figure would be
+  shrunk, its fonts with it;
 * every widget the build saved renders (no "Error displaying widget");
 * no JavaScript error is logged: console errors, uncaught exceptions and failed loads (the
   browser's own request for ``/favicon.ico`` aside).
@@ -318,8 +323,20 @@ const main = (document.querySelector('main') || document.body).cloneNode(true);
 main.querySelectorAll('pre, code, script, style, mjx-container').forEach(e => e.remove());
 const text = main.textContent;
 const leftovers = ['\\\\(', '\\\\[', '$$'].filter(mark => text.includes(mark));
+const tex = (text.match(/\\\\[a-zA-Z]{2,}|\\$[\\\\a-zA-Z{]/g) || []).slice(0, 5);
+const errors = document.querySelectorAll('mjx-merror, [data-mjx-error]').length;
 return {math: math.length, containers: document.querySelectorAll('mjx-container').length,
-        raw, leftovers};
+        raw, leftovers, tex, errors};
+"""
+FIGURE_WIDTHS = """
+const article = document.querySelector('article') || document.querySelector('main') || document.body;
+const paragraphs = [...article.querySelectorAll('p')].filter(p => !p.closest('.cell_output'));
+const column = Math.max(0, ...paragraphs.map(p => p.getBoundingClientRect().width));
+const figures = [...document.querySelectorAll('.cell_output img')].map((img, index) => ({
+  index, src: (img.getAttribute('src') || '').slice(0, 60),
+  drawn: parseFloat(img.style.width) || parseFloat(img.getAttribute('width')) || img.naturalWidth,
+  shown: img.getBoundingClientRect().width}));
+return {column, figures};
 """
 WIDGET_VIEWS = """
 const views = [...document.querySelectorAll(
@@ -442,6 +459,24 @@ def move_slider(driver, page: str, shots: Path, name: str) -> list[str]:
     return []
 
 
+def figure_widths(driver, page: str) -> list[str]:
+    """Figures drawn wider than the text column, or shown smaller than drawn."""
+    found = driver.execute_script(FIGURE_WIDTHS)
+    column, problems = found["column"], []
+    for figure in found["figures"]:
+        if column and figure["drawn"] > column + 1:
+            problems.append(f"{page}: figure {figure['index'] + 1} is drawn {figure['drawn']:.0f} px "
+                            f"wide, wider than the text column ({column:.0f} px): "
+                            f"{figure['src']}")
+        elif figure["shown"] + 1 < figure["drawn"]:
+            problems.append(f"{page}: figure {figure['index'] + 1} is shown at {figure['shown']:.0f} "
+                            f"px, smaller than drawn ({figure['drawn']:.0f} px)")
+    widest = max((f["drawn"] for f in found["figures"]), default=0)
+    print(f"{page}: {len(found['figures'])} figure(s), the widest {widest:.0f} px; text column "
+          f"{column:.0f} px")
+    return problems
+
+
 def check_live(driver, server: Server, page: str, shots: Path) -> list[str]:
     """Math, widgets, the game or slider where the page has one, and JavaScript errors."""
     url = urljoin(server.url, page)
@@ -454,6 +489,10 @@ def check_live(driver, server: Server, page: str, shots: Path) -> list[str]:
     if math["raw"] or math["leftovers"]:
         problems.append(f"{page}: math not typeset: {math['raw']} of {math['math']} math element(s) "
                         f"raw; raw TeX delimiters in the text: {math['leftovers']}")
+    if math["tex"] or math["errors"]:
+        problems.append(f"{page}: raw TeX shown: {math['tex']} in the text, {math['errors']} "
+                        "MathJax error(s)")
+    problems += figure_widths(driver, page)
     widgets = wait_for(lambda: (lambda w: w if w["rendered"] == w["views"] else None)(
         driver.execute_script(WIDGET_VIEWS))) or driver.execute_script(WIDGET_VIEWS)
     if widgets["rendered"] < widgets["views"] or widgets["errors"]:

@@ -31,6 +31,7 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``rollout``              playing a batch of episodes; the A2C loss
     ``train``                the update and the training loop
     ``evaluation``           frozen-weight test episodes, as a trial table
+    ``recall``               how much of the right memory a read brings back
     ``agents``               reference agents that need no training
 
 ``analysis/`` trial tables in, numbers and figures out (no torch)
@@ -38,7 +39,8 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``readout``              linear read-outs of hidden states (chapter 7)
     ``published``            the papers' numbers, and which run reproduces which panel
     ``report``               our numbers beside theirs, as data and as text
-    ``plots``                figures
+    ``plots``                figures, sized for the book's text column; its style and palette
+    ``diagrams``             the book's diagrams: the task, the meta-RL loop, the epLSTM and DND
 
 ``runs/`` trained runs on disk
     ``checkpoints``          saved, read and checked
@@ -49,7 +51,7 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
 
 ``interfaces/`` the ways in
     ``cli``                  ``python -m twostep`` (``__main__``)
-    ``book``                 the chapters' setup
+    ``book``                 the chapters' setup, and glue for numbers in their prose
     ``envs``                 Gymnasium environments (``single``, ``vector``, ``recorder``; gym extra)
     ``env_bench``            the vector environment against the task it wraps
     ``widgets``              browser widgets: ``game``, ``frames``, ``optional`` (book extra)
