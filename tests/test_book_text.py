@@ -28,6 +28,9 @@ DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?![\w.]*\d)")
 GLUED = re.compile(r"\{glue(?::[a-z]+)?\}`[^`]*`")
 """A glue role: what it shows comes from a cell."""
 
+LABELS = re.compile(r"\b(?:Exercise|exercise|Section|section) \d+\.\d+")
+"""Numbering, not numbers: "Exercise 2.1"."""
+
 ALLOWED: dict[str, str] = {
     # the tasks' designs: parameters the papers chose, not results
     "0.8": "Wang 2018's common-transition probability",
@@ -51,7 +54,7 @@ Anything measured (a stay probability, a reward, a difference, a spread) is glue
 
 def unbound_numbers(markdown: str) -> list[str]:
     """The decimal numbers of ``markdown`` that are neither glued nor allowed."""
-    text = GLUED.sub(" ", markdown)
+    text = LABELS.sub(" ", GLUED.sub(" ", markdown))
     return [number for number in DECIMAL.findall(text) if number not in ALLOWED]
 
 
@@ -89,7 +92,7 @@ def test_the_check_catches_typed_results_and_passes_glued_ones():
     assert unbound_numbers(glued) == []
     assert unbound_numbers("RU ranges from about .02 to 0.32; 70.7 rewards") == [
         ".02", "0.32", "70.7"]
-    assert unbound_numbers("version 1.0.4, file 08_robustness.ipynb, Fig. 5b") == []
+    assert unbound_numbers("version 1.0.4, file 08_robustness.ipynb, Fig. 5b, Exercise 2.1") == []
 
 
 def test_every_allowed_number_says_why():

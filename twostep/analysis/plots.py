@@ -59,9 +59,10 @@ neutral shade for spans of trials. Blue and orange mean common and uncommon only
 LINESTYLE = {"rewarded_common": "-", "rewarded_uncommon": "-",
              "unrewarded_common": "--", "unrewarded_uncommon": "--"}
 
-TEXT_WIDTH = 6.8
+TEXT_WIDTH = 6.6
 """Width of the book's text column, in inches at :data:`BOOK_STYLE`'s 100 dots per inch
-(688 CSS pixels at a 1280-pixel window; the book shows retina PNGs at their drawn size).
+(688 CSS pixels at a 1280-pixel window, less the few pixels the notebook's tight crop adds;
+the book shows retina PNGs at their drawn size).
 A figure no wider than this is shown at the size it was drawn; a wider one would be shrunk,
 its fonts with it (the browser check fails on it)."""
 
@@ -135,6 +136,13 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
         return ax.figure, ax
     figure = Figure(figsize=size, layout="constrained")
     return figure, figure.add_subplot()
+
+
+def _label_y(ax: Axes, label: str) -> None:
+    """The y label, on the first column of a grid only (the panels beside it share it)."""
+    spec = ax.get_subplotspec()
+    if spec is None or spec.is_first_col() or not ax.get_shared_y_axes().get_siblings(ax)[1:]:
+        ax.set_ylabel(label)
 
 
 def tidy_axes(axes: Axes | Sequence[Axes] | np.ndarray) -> None:
@@ -222,7 +230,7 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
     ax.tick_params(axis="x", which="minor", length=0, pad=15)
     ax.set_ylim(0, 1.05)
     ax.set_xlim(-0.6, 4.25)
-    ax.set_ylabel("P(stay)")
+    _label_y(ax, "P(stay)")
     ax.axhline(0.5, color="0.6", lw=0.8, ls=":", zorder=0)
     pad = 6
     if legend:
@@ -277,7 +285,7 @@ def learning_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], ax: Axes
         ax.annotate(label, (1.0, value), xycoords=("axes fraction", "data"), ha="right",
                     va="bottom", fontsize=SMALL, color="0.3")
     ax.set_xlabel("episodes trained")
-    ax.set_ylabel(ylabel)
+    _label_y(ax, ylabel)
     if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the data, not on it
     if title:
@@ -337,7 +345,7 @@ def regression_coefficients(table: pd.DataFrame | Mapping[str, pd.DataFrame],
                            edgecolor=PALETTE["seed"], linewidth=0.8, zorder=3)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(x, [t.replace(":", " ×\n") for t in terms])
-    ax.set_ylabel("coefficient (logit)")
+    _label_y(ax, "coefficient (logit)")
     if len(tables) > 1 and legend:
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), ncol=len(tables))
     if title:
@@ -378,7 +386,7 @@ def lagged_weights(coefs: pd.DataFrame, ax: Axes | None = None,
     lags = sorted(weights["lag"].dropna().astype(int).unique())
     ax.set_xticks(lags)
     ax.set_xlabel("trials back (lag)")
-    ax.set_ylabel("weight on repeating (logit)")
+    _label_y(ax, "weight on repeating (logit)")
     if legend:
         ax.legend(handles=trial_type_handles(), title="trial type", loc="upper left",
                   bbox_to_anchor=(1.0, 1.0))
