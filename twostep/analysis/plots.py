@@ -401,3 +401,68 @@ def trial_type_handles() -> list[Artist]:
     draws them."""
     return [Line2D([], [], color=PALETTE[c], ls=LINESTYLE[c], marker="o", markersize=4,
                    label=CONDITION_SHORT[c]) for c in CONDITIONS]
+
+
+def episode_strip(ax: Axes, tags: np.ndarray, state: np.ndarray, reward: np.ndarray,
+                  recalled: np.ndarray, highlight: int | None = None,
+                  legend: bool = True) -> Figure:
+    """One episode of the episodic two-step task, in two rows that line up: the uncued trials
+    (top: the context stored on each) and the cued trials (bottom: the cue shown on each),
+    each trial's second-stage state and reward under it, and a line from every cued trial to
+    the trial it recalls, dark when that trial was rewarded.
+
+    Args:
+        tags: ``[T, bits]``, the context stored (uncued trials) or the cue shown (cued).
+        state, reward: ``[T]``, each trial's second-stage state (0/1) and reward (0/1).
+        recalled: ``[T]``, the uncued trial each cued trial recalls (-1 on uncued trials).
+        highlight: a cued trial whose line, and the two trials it joins, are marked.
+    """
+    tags, state, reward = np.asarray(tags, float), np.asarray(state, int), np.asarray(reward, int)
+    recalled = np.asarray(recalled, int)
+    trials, bits = tags.shape
+    uncued = trials // 2
+    x = np.arange(uncued)
+    top, bottom = 2 * bits + 13.0, 0.0           # the lower edge of each row's bits
+    rows = {"uncued": (0, top), "cued": (uncued, bottom)}
+    state_colours = np.array(PALETTE["state"])
+    for first, base in rows.values():
+        ax.imshow(tags[first:first + uncued].T, cmap="Greys", aspect="auto", vmin=0, vmax=1.6,
+                  extent=(-0.5, uncued - 0.5, base, base + bits), interpolation="nearest",
+                  origin="lower")
+        ax.scatter(x, np.full(uncued, base - 2.0), c=state_colours[state[first:first + uncued]],
+                   marker="s", s=16, linewidths=0)
+        paid = reward[first:first + uncued] == 1
+        ax.scatter(x, np.full(uncued, base - 4.0), marker="o", s=14, linewidths=0.7,
+                   facecolors=np.where(paid, "black", "white"), edgecolors="black")
+    line_top, line_bottom = top - 5.0, bottom + bits + 0.4
+    for t in range(uncued, trials):
+        k = recalled[t]
+        marked = highlight is not None and t == highlight
+        colour = PALETTE["highlight"] if marked else ("0.25" if reward[k] == 1 else "0.78")
+        ax.plot([k, t - uncued], [line_top, line_bottom], color=colour,
+                lw=2.2 if marked else 0.8, zorder=3 if marked else 2)
+    if highlight is not None:
+        for column, base in ((recalled[highlight], top), (highlight - uncued, bottom)):
+            ax.add_patch(Rectangle((column - 0.5, base - 4.8), 1, bits + 5.0, fill=False,
+                                   ec=PALETTE["highlight"], lw=1.6, zorder=4))
+    ax.set_yticks([top + bits / 2, top - 2.0, top - 4.0, bottom + bits / 2, bottom - 2.0,
+                   bottom - 4.0],
+                  ["context", "state", "reward", "cue", "state", "reward"], fontsize=SMALL)
+    ax.tick_params(axis="y", length=0)
+    ticks = np.arange(0, uncued, 10)
+    ax.set_xticks(ticks, [f"{t}\n{t + uncued}" for t in ticks], fontsize=SMALL)
+    ax.set_xlabel("trial (uncued, above; cued, below)")
+    ax.set_xlim(-1, uncued)
+    ax.set_ylim(bottom - 5.5, top + bits + 0.5)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    if legend:
+        handles = [Patch(color=PALETTE["state"][0], label="state 0"),
+                   Patch(color=PALETTE["state"][1], label="state 1"),
+                   Line2D([], [], marker="o", ls="", color="black", markersize=4,
+                          label="rewarded"),
+                   Line2D([], [], color="0.25", lw=1.2, label="recalls a rewarded trial"),
+                   Line2D([], [], color="0.78", lw=1.2, label="recalls an unrewarded trial")]
+        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3,
+                  handlelength=1.2, columnspacing=1.0, fontsize=SMALL)
+    return ax.figure
