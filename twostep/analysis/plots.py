@@ -232,13 +232,13 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
     ax.set_xlim(-0.6, 4.25)
     _label_y(ax, "P(stay)")
     ax.axhline(0.5, color="0.6", lw=0.8, ls=":", zorder=0)
-    pad = 6
+    pad = 6 if published is None else 16  # room for the differences written above the bars
     if legend:
         handles = stay_legend_handles(None if published is None else published_label,
                                       published is not None and published_error is not None)
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.02), ncol=3,
                   handlelength=1.2, columnspacing=0.9)
-        pad = 14 + 13 * ((len(handles) + 2) // 3)
+        pad += 8 + 13 * ((len(handles) + 2) // 3)
     if title:
         ax.set_title(title, pad=pad)
     tidy_axes(ax)
