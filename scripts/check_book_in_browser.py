@@ -22,7 +22,8 @@ and is reported. On every page it checks that
 * no figure is wider than the text column: every image in a cell output is shown at the width
   it was drawn for (a retina PNG at half its pixels), and that width fits the column the
   page's paragraphs take (at the 1280-pixel window of the check); a wider figure would be
-  shrunk, its fonts with it;
+  shrunk, its fonts with it; and a table wider than the column scrolls sideways instead of
+  losing its last columns;
 * every widget the build saved renders (no "Error displaying widget");
 * no JavaScript error is logged: console errors, uncaught exceptions and failed loads (the
   browser's own request for ``/favicon.ico`` aside).
@@ -336,7 +337,13 @@ const figures = [...document.querySelectorAll('.cell_output img')].map((img, ind
   index, src: (img.getAttribute('src') || '').slice(0, 60),
   drawn: parseFloat(img.style.width) || parseFloat(img.getAttribute('width')) || img.naturalWidth,
   shown: img.getBoundingClientRect().width}));
-return {column, figures};
+const tables = [...document.querySelectorAll('.cell_output table')].map((table, index) => {
+  const box = table.closest('.output') || table.parentElement;
+  const overflow = getComputedStyle(box).overflowX;
+  return {index, width: table.scrollWidth, box: box.clientWidth,
+          scrolls: (overflow === 'auto' || overflow === 'scroll') && box.scrollWidth >= table.scrollWidth};
+});
+return {column, figures, tables};
 """
 WIDGET_VIEWS = """
 const views = [...document.querySelectorAll(
@@ -471,9 +478,15 @@ def figure_widths(driver, page: str) -> list[str]:
         elif figure["shown"] + 1 < figure["drawn"]:
             problems.append(f"{page}: figure {figure['index'] + 1} is shown at {figure['shown']:.0f} "
                             f"px, smaller than drawn ({figure['drawn']:.0f} px)")
+    for table in found["tables"]:
+        if table["width"] > column + 1 and not table["scrolls"]:
+            problems.append(f"{page}: table {table['index'] + 1} is {table['width']} px wide, wider "
+                            f"than the text column ({column:.0f} px), and does not scroll: its "
+                            "last columns are cut off")
     widest = max((f["drawn"] for f in found["figures"]), default=0)
+    wide = sum(table["width"] > column + 1 for table in found["tables"])
     print(f"{page}: {len(found['figures'])} figure(s), the widest {widest:.0f} px; text column "
-          f"{column:.0f} px")
+          f"{column:.0f} px; {len(found['tables'])} table(s), {wide} wider than it (scrolling)")
     return problems
 
 
