@@ -61,20 +61,19 @@ def plain(value: Any) -> Any:
     return value
 
 
-def glue(name: str, value: Any) -> Any:
-    """Keep ``value`` under ``name`` for the chapter's Markdown, and return it.
+def glue(name: str, value: Any) -> None:
+    """Keep ``value`` under ``name`` for the chapter's Markdown.
 
     Every number the prose states comes from a cell this way: the Markdown writes
     ``{glue:text}`name:.2f``` (a format spec after the last colon) and the book shows the
     value the cell computed when the book was built (myst-nb's ``glue``, not displayed in
     the cell). A word chosen from the data (``"above"``, ``"RU"``) is glued the same way.
     Where myst-nb is not installed (Colab, a plain Jupyter), nothing is kept and the
-    Markdown shows the role as written.
+    Markdown shows the role as written. It returns nothing, so that a cell ending in it shows
+    nothing.
     """
-    value = plain(value)
     try:
         from myst_nb import glue as keep
     except ImportError:
-        return value
-    keep(name, value, display=False)
-    return value
+        return
+    keep(name, plain(value), display=False)
