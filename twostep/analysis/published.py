@@ -114,6 +114,7 @@ could read them, do not settle which is meant. The book argues for "one agent" f
 figures' axis labels and the behaviour (chapter 5); all three are reported side by side."""
 
 HEADLINE_INCREMENTAL_READING = "one agent"
+"""The reading of :data:`INCREMENTAL_READINGS` that the book argues for."""
 
 _EPISODIC = "ritter2018-episodic"
 _AGENT_OF_READING = {
