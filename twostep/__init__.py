@@ -50,8 +50,8 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
 ``interfaces/`` the ways in
     ``cli``                  ``python -m twostep`` (``__main__``)
     ``book``                 the chapters' setup
-    ``envs``                 Gymnasium environments (``single``, ``vector``, ``recorder``; gym extra),
-                             and sb3-contrib's ``recurrent_ppo`` trained on them (book extra)
+    ``envs``                 Gymnasium environments (``single``, ``vector``, ``recorder``; gym extra)
+    ``recurrent_ppo``        in ``envs``: sb3-contrib's RecurrentPPO trained on them (book extra)
     ``env_bench``            the vector environment against the task it wraps
     ``widgets``              browser widgets: ``game``, ``frames``, ``optional`` (book extra)
 """

@@ -31,6 +31,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from twostep.interfaces.envs import TrialRecorder, TwoStepVectorEnv
 
 ENV_ID = "twostep/TwoStep-v0"
+"""The environment every seed trains on (registered by :mod:`twostep.interfaces.envs`)."""
 ENV_CONFIG = "wang2018"
 """The experiment whose task ``twostep/TwoStep-v0`` plays (:data:`ENV_ID`)."""
 
