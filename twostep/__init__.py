@@ -31,7 +31,9 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``rollout``              playing a batch of episodes; the A2C loss
     ``train``                the update and the training loop
     ``evaluation``           frozen-weight test episodes, as a trial table
+    ``hybrid``               the Daw 2011 hybrid model's equations: to simulate and to score choices
     ``agents``               reference agents that need no training
+    ``fit``                  the hybrid model fitted to any trial table by maximum likelihood
 
 ``analysis/`` trial tables in, numbers and figures out (no torch)
     ``stats``                stay probabilities and regressions; the condition names
