@@ -115,10 +115,40 @@ def test_simulate_writes_a_trial_table(tmp_path):
     assert len(pd.read_csv(out)) == 400
 
 
+def test_fit_writes_one_row_per_seed_and_prints_json(tmp_path, capsys):
+    trials = tmp_path / "trials.csv"
+    assert main(["simulate", "wang2018", "--agent", "model-free", "--episodes", "20",
+                 "--seeds", "2", "--out", str(trials)]) == 0
+    out = tmp_path / "fits.csv"
+    assert main(["fit", str(trials), "--model", "mf", "--out", str(out)]) == 0
+    fits = pd.read_csv(out)
+    assert list(fits["seed"]) == [0, 1] and (fits["model"] == "mf").all()
+    assert {"alpha", "alpha_se", "lam", "beta", "perseveration", "w", "w_se",
+            "log_likelihood", "n_trials", "bic"} <= set(fits.columns)
+    assert (fits["w"] == 0).all() and (fits["n_trials"] == 2000).all()
+    capsys.readouterr()
+    assert main(["fit", str(trials), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(row["seed"], row["model"], row["trials"]) for row in rows] == [
+        (0, "hybrid", "all"), (1, "hybrid", "all")]
+
+
+def test_fit_will_not_write_over_the_table_it_fits(tmp_path):
+    trials = tmp_path / "trials.csv"
+    assert main(["simulate", "wang2018", "--agent", "random", "--episodes", "2", "--out",
+                 str(trials)]) == 0
+    before = trials.read_bytes()
+    result = run_cli("fit", trials, "--out", trials, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "is the trial table being fitted" in result.stderr
+    assert trials.read_bytes() == before
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["train", "no-such-experiment"], "unknown experiment"),
     (["evaluate", "no/such/run"], "no checkpoint"),
     (["analyze", "no/such/trials.csv"], "no trial table"),
+    (["fit", "no/such/trials.csv"], "no trial table"),
 ])
 def test_bad_input_prints_one_line_and_exits_2(args, fragment, tmp_path):
     result = run_cli(*args, cwd=tmp_path)

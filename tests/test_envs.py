@@ -323,6 +323,8 @@ def test_recorder_writes_the_trial_table_columns_and_analyze_reads_it(tmp_path, 
     assert (table.seed == 4).all() and table.episode.nunique() == 20
     assert main(["analyze", str(path)]) == 0
     assert "rewarded" in capsys.readouterr().out
+    assert main(["fit", str(path), "--out", str(tmp_path / "fits.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "fits.csv")) == 1
 
 
 def test_recorder_table_equals_the_packages_trial_frame(ritter_run):
@@ -347,6 +349,7 @@ def test_episodic_recorder_table_passes_analyze(ritter_run, tmp_path):
     ritter_run[ritter_run.episode < 50].to_csv(path, index=False)
     assert list(read_trial_table(path).columns) == TRIAL_COLUMNS + EPISODIC_COLUMNS
     assert main(["analyze", str(path)]) == 0
+    assert main(["fit", str(path)]) == 0  # the uncued trials, by default
 
 
 def test_recorder_skips_autoreset_steps_and_numbers_episodes_in_order():

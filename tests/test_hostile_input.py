@@ -379,6 +379,27 @@ def test_analyze_refuses_a_truncated_table(trained_run, tmp_path, capsys):
     assert_one_line_error(status, err, "the table looks truncated")
 
 
+@pytest.mark.parametrize("column, value", [("choice", 2), ("state", ""), ("trial", 1.5),
+                                           ("seed", "abc")])
+def test_fit_refuses_a_bad_table_with_the_same_line_as_analyze(trained_run, tmp_path, capsys,
+                                                               column, value):
+    path = _edited(trained_run, tmp_path, column, value)
+    analyzed = cli(capsys, "analyze", path)
+    fitted = cli(capsys, "fit", path)
+    assert_one_line_error(fitted[0], fitted[2], f"column {column}, line 7")
+    assert fitted[0] == analyzed[0] and fitted[2] == analyzed[2]
+
+
+def test_fit_refuses_a_truncated_table_and_a_missing_column(trained_run, tmp_path, capsys):
+    lines = (trained_run / "trials.csv").read_text().splitlines(keepends=True)
+    cut = tmp_path / "lines.csv"
+    cut.write_text("".join(lines[: len(lines) // 2]))
+    assert_one_line_error(*cli(capsys, "fit", cut)[::2], "the table looks truncated")
+    partial = tmp_path / "partial.csv"
+    pd.read_csv(trained_run / "trials.csv").drop(columns="reward").to_csv(partial, index=False)
+    assert_one_line_error(*cli(capsys, "fit", partial)[::2], "missing column(s) reward")
+
+
 def test_analyze_stops_a_ten_megabyte_line_at_once(tmp_path, capsys):
     path = tmp_path / "long-line.csv"
     path.write_text("seed,episode,trial,choice,state,common,reward,good_state\n"

@@ -2,7 +2,7 @@ import math
 
 import pandas as pd
 
-from twostep.runs.bench import run_bench
+from twostep.runs.bench import run_bench, run_fit_bench
 from twostep.runs.reproduce import reproduce
 
 
@@ -32,6 +32,13 @@ def test_bench_reports_each_trainer_against_the_naive_loop(capsys):
     printed = capsys.readouterr().out
     for row in rows[1:]:
         assert f"{row['steps_per_s']:>14,.0f}{row['ratio']:>10.1f}" in printed
+
+
+def test_the_fit_bench_times_a_fit_of_the_hybrid_model(capsys):
+    row = run_fit_bench(seeds=2, episodes=3)
+    assert row["trials"] == 2 * 3 * 100
+    assert math.isfinite(row["seconds"]) and row["seconds"] > 0
+    assert f"{row['seconds']:.1f} s" in capsys.readouterr().out
 
 
 def test_the_vector_env_bench_compares_the_env_with_the_task_it_wraps():

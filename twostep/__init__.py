@@ -31,8 +31,10 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``rollout``              playing a batch of episodes; the A2C loss
     ``train``                the update and the training loop
     ``evaluation``           frozen-weight test episodes, as a trial table
+    ``hybrid``               the Daw 2011 hybrid model's equations: to simulate and to score choices
     ``recall``               how much of the right memory a read brings back
     ``agents``               reference agents that need no training
+    ``fit``                  the hybrid model fitted to any trial table by maximum likelihood
 
 ``analysis/`` trial tables in, numbers and figures out (no torch)
     ``stats``                stay probabilities and regressions; the condition names
@@ -53,6 +55,7 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``cli``                  ``python -m twostep`` (``__main__``)
     ``book``                 the chapters' setup, and glue for numbers in their prose
     ``envs``                 Gymnasium environments (``single``, ``vector``, ``recorder``; gym extra)
+    ``recurrent_ppo``        in ``envs``: sb3-contrib's RecurrentPPO trained on them (book extra)
     ``env_bench``            the vector environment against the task it wraps
     ``widgets``              browser widgets: ``game``, ``frames``, ``optional`` (book extra)
 """

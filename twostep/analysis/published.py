@@ -59,6 +59,11 @@ WANG2018_SPREAD = _stay(0.02, 0.04, 0.075, 0.02)
 RU 0.59-0.67 and UC 0.53-0.68 (read by eye); RC and UU sit at the ceiling, where the
 dots overlap, so 0.02 is a guess of the same order as the reading error."""
 
+DAW2011_MEDIAN_W = 0.39
+"""Daw et al. 2011: the median model-based weight w of the hybrid model fitted to their 17
+human subjects (201 trials each; transitions 0.7 / 0.3, four slowly drifting reward
+probabilities). Compare with :mod:`twostep.core.fit`'s w of an agent."""
+
 IDEAL_OBSERVER_WANG = _stay(1.00, 0.66, 0.66, 1.00)
 """A Bayes-optimal greedy agent on the Wang 2018 task (exact belief about the good state,
 always choosing the action that commonly leads to it), as measured with
@@ -128,6 +133,7 @@ could read them, do not settle which is meant. The book argues for "one agent" f
 figures' axis labels and the behaviour (chapter 6); all three are reported side by side."""
 
 HEADLINE_INCREMENTAL_READING = "one agent"
+"""The reading of :data:`INCREMENTAL_READINGS` that the book argues for."""
 
 _EPISODIC = "ritter2018-episodic"
 _AGENT_OF_READING = {

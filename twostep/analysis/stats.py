@@ -97,7 +97,9 @@ CONDITION_SHORT: dict[str, str] = {
 REFERENCES = ("previous", "cue")
 TRIAL_SELECTIONS = ("all", "uncued", "cued")
 DAW_TERMS = ("intercept", "reward", "transition", "reward:transition")
+"""The terms of :func:`daw_regression`, in the order of its rows."""
 CORRECTED_TERMS = (*DAW_TERMS, "correct")
+"""The terms of :func:`corrected_regression`: :data:`DAW_TERMS` and the correct-choice term."""
 POOLED = "pooled"
 """The ``seed`` label of a fit to all seeds' trials together."""
 

@@ -10,30 +10,17 @@ episodes), as tensors, and each trial does three things:
    run is reproducible and seed ``s`` plays the same way alone or beside others;
 3. :meth:`Agent.observe` learns from the trial's :class:`~twostep.core.tasks.TrialOutcome`.
 
-**Daw 2011 agents.** Second-stage values :math:`Q_2(s)` (one per second-stage state:
-this task has no second-stage choice) and model-free first-stage values
-:math:`Q_{MF}(a)` are learned by SARSA(:math:`\lambda`) over the two stages: after
-choice :math:`a` leads to state :math:`s` and reward :math:`r`,
-
-.. math::
-    \delta_1 = Q_2(s) - Q_{MF}(a), \qquad \delta_2 = r - Q_2(s),
-
-    Q_{MF}(a) \leftarrow Q_{MF}(a) + \alpha(\delta_1 + \lambda \delta_2), \qquad
-    Q_2(s) \leftarrow Q_2(s) + \alpha \delta_2 .
-
-With :math:`\lambda = 1`, :math:`Q_{MF}(a)` simply tracks the rewards that followed
-:math:`a`, whatever the transition. The model-based values plan one step ahead,
-:math:`Q_{MB}(a) = \sum_s P(s \mid a)\, Q_2(s)`, and the hybrid mixes them,
-:math:`Q = w Q_{MB} + (1 - w) Q_{MF}`, with a softmax over the two actions,
-
-.. math::
-    P(c_t = 1) = \sigma\big(\beta [Q(1) - Q(0)] + \kappa\, (2 c_{t-1} - 1)\big),
-
-where :math:`\kappa` is perseveration (0 on an episode's first trial). Values start at
-0.5 each episode. :class:`ModelFreeAgent` is :math:`w = 0`, :class:`ModelBasedAgent`
+**Daw 2011 agents.** :class:`HybridAgent` is the hybrid model of Daw et al. (2011):
+SARSA(:math:`\lambda`) model-free values, one-step model-based planning and their
+mixture :math:`Q = w Q_{MB} + (1 - w) Q_{MF}` under a softmax with perseveration. Its
+equations live in :mod:`twostep.core.hybrid`, which the fits
+(:mod:`twostep.core.fit`) score choices with, so the agent and the likelihood cannot
+drift apart. :class:`ModelFreeAgent` is :math:`w = 0`, :class:`ModelBasedAgent`
 :math:`w = 1`. Defaults (:math:`\alpha = 0.5`, :math:`\lambda = 1`, :math:`\beta = 5`,
 :math:`\kappa = 0`, :math:`w = 0.5`) are chosen so that each signature is plain in a
-few thousand episodes, not fitted to anything.
+few thousand episodes, not fitted to anything. Each parameter is one number, or one
+per seed (a sequence as long as the seeds), e.g. to simulate known parameters and fit
+them back.
 
 :math:`P(s \mid a)` is the task's true transition matrix by default
 (``learn_transitions=False``), as Daw et al. assumed their subjects knew it. With
@@ -58,6 +45,7 @@ from collections.abc import Sequence
 import pandas as pd
 import torch
 
+from twostep.core import hybrid
 from twostep.core.config import TaskConfig
 from twostep.core.seeding import draw_uniform
 from twostep.core.tasks import TrialOutcome, TwoStepTask
@@ -75,6 +63,7 @@ class Agent:
     """
 
     name = "agent"
+    """The agent's label in trial tables and figures."""
 
     def reset(self, batch_shape: Batch, task: TaskConfig) -> None:
         """Start fresh episodes of ``task`` for a batch of shape ``batch_shape``."""
@@ -101,6 +90,17 @@ def _transition_matrix(common_prob: float, batch_shape: Batch) -> torch.Tensor:
     return matrix.expand(*batch_shape, 2, 2).clone()
 
 
+def _parameter(name: str, value, low: float, high: float) -> float | torch.Tensor:
+    """A number in ``[low, high]``, or one per seed (a sequence or a 1-d tensor), returned
+    as a ``[S, 1]`` tensor that broadcasts with a batch ``[S, B]``."""
+    if isinstance(value, (int, float)):
+        return _check_range(name, value, low, high)
+    values = torch.as_tensor(value, dtype=torch.float64).reshape(-1)
+    for one in values.tolist():
+        _check_range(name, one, low, high)
+    return values.view(-1, 1)
+
+
 class RandomAgent(Agent):
     """Chooses each action with probability 1/2: stays with p = 1/2 in every condition."""
 
@@ -114,7 +114,7 @@ class RandomAgent(Agent):
 
 
 class HybridAgent(Agent):
-    """Daw 2011's hybrid learner: Q = w Q_MB + (1 - w) Q_MF (equations in the module doc).
+    """Daw 2011's hybrid learner: Q = w Q_MB + (1 - w) Q_MF (:mod:`twostep.core.hybrid`).
 
     Args:
         alpha: learning rate of both stages.
@@ -125,60 +125,61 @@ class HybridAgent(Agent):
         w: model-based weight, 0 (model-free) .. 1 (model-based).
         learn_transitions: estimate P(state | action) from counts instead of using
             the task's true probabilities.
+
+    Each of ``alpha`` .. ``w`` is a number, or one value per seed.
     """
 
     name = "hybrid"
 
-    def __init__(self, alpha: float = 0.5, lam: float = 1.0, beta: float = 5.0,
-                 perseveration: float = 0.0, w: float = 0.5, learn_transitions: bool = False):
-        self.alpha = _check_range("alpha", alpha, 0.0, 1.0)
-        self.lam = _check_range("lam", lam, 0.0, 1.0)
-        self.beta = _check_range("beta", beta, 0.0, float("inf"))
-        self.perseveration = float(perseveration)
-        self.w = _check_range("w", w, 0.0, 1.0)
+    def __init__(self, alpha=0.5, lam=1.0, beta=5.0, perseveration=0.0, w=0.5,
+                 learn_transitions: bool = False):
+        self.alpha = _parameter("alpha", alpha, 0.0, 1.0)
+        self.lam = _parameter("lam", lam, 0.0, 1.0)
+        self.beta = _parameter("beta", beta, 0.0, float("inf"))
+        self.perseveration = _parameter("perseveration", perseveration, -float("inf"),
+                                        float("inf"))
+        self.w = _parameter("w", w, 0.0, 1.0)
         self.learn_transitions = bool(learn_transitions)
 
     def reset(self, batch_shape: Batch, task: TaskConfig) -> None:
-        self.q_model_free = torch.full((*batch_shape, 2), 0.5, dtype=torch.float64)
-        self.q_stage2 = torch.full((*batch_shape, 2), 0.5, dtype=torch.float64)
-        self.transition_counts = torch.ones(*batch_shape, 2, 2, dtype=torch.float64)
-        self.true_transitions = _transition_matrix(task.common_prob, batch_shape)
-        self.previous_choice: torch.Tensor | None = None
+        for name in hybrid.PARAMETERS:
+            value = getattr(self, name)
+            if isinstance(value, torch.Tensor) and len(value) != batch_shape[0]:
+                raise TwostepError(f"{len(value)} values of {name} for {batch_shape[0]} seeds")
+        self.q_model_free, self.q_stage2 = hybrid.initial_values(batch_shape)
+        self.transition_counts = torch.ones(2, 2, *batch_shape, dtype=torch.float64)
+        self.true_transitions = hybrid.known_transitions(task.common_prob)
+        self.previous_sign: float | torch.Tensor = 0.0
 
     def transitions(self) -> torch.Tensor:
-        """P(state | action) used for planning, ``[*batch, action, state]``."""
+        """P(state | action) used for planning, ``[action, state]`` or
+        ``[action, state, *batch]``."""
         if self.learn_transitions:
-            return self.transition_counts / self.transition_counts.sum(-1, keepdim=True)
+            return hybrid.learned_transitions(self.transition_counts)
         return self.true_transitions
 
     def q_model_based(self) -> torch.Tensor:
-        """One-step plan: Q_MB(a) = sum_s P(s | a) Q_2(s), ``[*batch, 2]``."""
-        return (self.transitions() @ self.q_stage2.unsqueeze(-1)).squeeze(-1)
+        """One-step plan: Q_MB(a) = sum_s P(s | a) Q_2(s), ``[2, *batch]``."""
+        return hybrid.model_based_values(self.transitions(), self.q_stage2)
+
+    def choice_logit(self) -> torch.Tensor:
+        """logit P(c_t = 1) on the coming trial, ``[*batch]``."""
+        return hybrid.choice_logit(self.q_model_free, self.q_model_based(), self.previous_sign,
+                                   self.beta, self.perseveration, self.w)
 
     def choice_probability(self) -> torch.Tensor:
-        q = self.w * self.q_model_based() + (1 - self.w) * self.q_model_free
-        logit = self.beta * (q[..., 1] - q[..., 0])
-        if self.previous_choice is not None:
-            logit = logit + self.perseveration * (2 * self.previous_choice - 1)
-        return torch.sigmoid(logit)
+        return torch.sigmoid(self.choice_logit())
 
     def observe(self, outcome: TrialOutcome) -> None:
         device = self.q_stage2.device
         choice, state = outcome.choice.to(device).long(), outcome.state.to(device).long()
-        reward = outcome.reward.to(device).double()
-        q_chosen = self.q_model_free.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
-        q_reached = self.q_stage2.gather(-1, state.unsqueeze(-1)).squeeze(-1)
-        stage1_error = q_reached - q_chosen
-        stage2_error = reward - q_reached
-        self.q_model_free.scatter_add_(
-            -1, choice.unsqueeze(-1),
-            (self.alpha * (stage1_error + self.lam * stage2_error)).unsqueeze(-1))
-        self.q_stage2.scatter_add_(-1, state.unsqueeze(-1),
-                                   (self.alpha * stage2_error).unsqueeze(-1))
-        reached = torch.nn.functional.one_hot(state, 2).double()
-        self.transition_counts += torch.nn.functional.one_hot(choice, 2).double().unsqueeze(-1) \
-            * reached.unsqueeze(-2)
-        self.previous_choice = choice.double()
+        chosen = torch.stack([1 - choice, choice]).double()  # one-hot, [2, *batch]
+        reached = torch.stack([1 - state, state]).double()
+        self.q_model_free, self.q_stage2 = hybrid.sarsa_lambda_update(
+            self.q_model_free, self.q_stage2, chosen, reached, outcome.reward.to(device).double(),
+            self.alpha, self.lam)
+        self.transition_counts = self.transition_counts + hybrid.count_transitions(chosen, reached)
+        self.previous_sign = (2 * choice - 1).double()
 
 
 class ModelFreeAgent(HybridAgent):

@@ -1,6 +1,7 @@
 """The command line: ``python -m twostep COMMAND``.
 
-Commands: ``train``, ``evaluate``, ``simulate``, ``analyze``, ``reproduce``, ``bench``.
+Commands: ``train``, ``evaluate``, ``simulate``, ``analyze``, ``fit``, ``reproduce``,
+``bench``.
 
 Exit status: 0 done; 2 an expected failure (bad input, a file that cannot be read or
 written, not enough memory, a run that diverged, a folder in use), reported as one
@@ -152,6 +153,41 @@ def cmd_analyze(args) -> None:
     print(json.dumps(summary, indent=2) if args.json else format_analysis(summary))
 
 
+def cmd_fit(args) -> None:
+    from twostep.core.fit import fit_table
+    from twostep.files.owned import check_replaceable, write_owned
+    from twostep.files.paths import check_output_file
+    from twostep.trials.read import read_trial_table
+
+    out = check_replaceable(check_output_file(args.out)) if args.out else None
+    if out is not None and out.resolve() == Path(args.trials).resolve():
+        raise TwostepError(f"--out {out} is the trial table being fitted; choose another --out")
+    table = read_trial_table(args.trials)
+    trials = args.trials_scored or ("uncued" if "cued" in table else "all")
+    args.on_interrupt = f"nothing was written; {out} is as it was" if out else "nothing was written"
+    fits = fit_table(table, args.model, trials=trials, common_prob=args.common_prob)
+    fits.insert(2, "trials", trials)
+    if out is not None:
+        write_owned(out, lambda p: fits.to_csv(p, index=False))
+    if args.json:
+        print(fits.to_json(orient="records", indent=2))
+    elif out is None:
+        print(fits.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if out is not None:
+        print(f"{args.model} model fitted to {len(fits)} seed(s) ({trials} trials) "
+              f"written to {out}", file=sys.stderr if args.json else sys.stdout)
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
+    return value
+
+
 def cmd_reproduce(args) -> None:
     from twostep.runs.reproduce import reproduce
 
@@ -163,10 +199,11 @@ def cmd_reproduce(args) -> None:
 
 def cmd_bench(args) -> None:
     from twostep.interfaces.env_bench import run_vector_env_bench
-    from twostep.runs.bench import run_bench
+    from twostep.runs.bench import run_bench, run_fit_bench
 
     run_bench(updates=args.updates, naive_episodes=args.naive_episodes)
     run_vector_env_bench(batch=args.env_batch)
+    run_fit_bench(episodes=args.fit_episodes)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -232,6 +269,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_analyze)
 
+    p = sub.add_parser("fit", parents=debug,
+                       help="fit the Daw 2011 hybrid model to every seed of a trial table")
+    p.add_argument("trials", help="trial CSV")
+    p.add_argument("--model", choices=["mf", "mb", "hybrid"], default="hybrid",
+                   help="model-free (w = 0), model-based (w = 1) or hybrid (default)")
+    p.add_argument("--trials", dest="trials_scored", choices=["all", "uncued", "cued"],
+                   help="whose choices are scored (default: uncued on the episodic task, "
+                   "where cued trials follow memory; else all)")
+    p.add_argument("--common-prob", type=_probability,
+                   help="the planner's P(common transition) (default: the table's fraction "
+                   "of common transitions)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--out", help="write the fits as CSV, one row per seed")
+    p.set_defaults(func=cmd_fit)
+
     p = sub.add_parser("reproduce", parents=debug, help="every figure and the table of ours vs published")
     p.add_argument("--out", default="results")
     p.add_argument("--device", default="auto")
@@ -244,11 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", parents=debug,
                        help="env-steps/s of the batched trainer vs a naive loop, "
-                       "and of the Gymnasium vector env vs the batched task")
+                       "and of the Gymnasium vector env vs the batched task; seconds to fit "
+                       "the hybrid model")
     p.add_argument("--updates", type=_positive, default=5)
     p.add_argument("--naive-episodes", type=_positive, default=5)
     p.add_argument("--env-batch", type=_positive, default=128,
                    help="episodes stepped together in the vector env comparison (default 128)")
+    p.add_argument("--fit-episodes", type=_positive, default=300,
+                   help="episodes per seed (8 seeds) in the fit's timing (default 300)")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -5,6 +5,9 @@ update, a Python-object environment, ``torch.nn.LSTMCell`` at batch 1 and a
 ``.item()`` every step. Both are timed in the same process, one after the other,
 so the ratio holds on whatever machine runs it; the absolute numbers do not.
 
+:func:`run_fit_bench` times a fit of the hybrid model (:mod:`twostep.core.fit`) to a
+table the size of a trained network's test set: 8 seeds x 300 episodes.
+
 The Gymnasium vector environment is timed against the batched task it wraps in
 :mod:`twostep.interfaces.env_bench` (the interfaces layer, where Gymnasium may be imported).
 """
@@ -17,8 +20,10 @@ import time
 import torch
 from torch import nn
 
+from twostep.core.agents import simulate
 from twostep.core.build import task_for
 from twostep.core.config import ExperimentConfig, load_experiment
+from twostep.core.fit import fit_table
 from twostep.core.train import new_state, update_step
 
 
@@ -103,3 +108,17 @@ def run_bench(updates: int = 5, naive_episodes: int = 5,
         print(f"{label:<38}{batched:>14,.0f}{batched / naive:>10.1f}")
         rows.append({"trainer": name, "steps_per_s": batched, "ratio": batched / naive})
     return rows
+
+
+def run_fit_bench(seeds: int = 8, episodes: int = 300) -> dict:
+    """Print and return the seconds :func:`~twostep.core.fit.fit_table` takes to fit the
+    hybrid model to ``seeds`` x ``episodes`` episodes of the hybrid agent on the Wang task
+    (by default the size of the eight Wang networks' test set), on this process's threads."""
+    task = load_experiment("wang2018").task
+    table = simulate("hybrid", task, episodes=episodes, seeds=seeds)
+    started = time.perf_counter()
+    fit_table(table, "hybrid", common_prob=task.common_prob)
+    seconds = time.perf_counter() - started
+    print(f"fit of the hybrid model, {seeds} seeds x {episodes} episodes "
+          f"({len(table):,} trials): {seconds:.1f} s")
+    return {"seeds": seeds, "episodes": episodes, "trials": len(table), "seconds": seconds}
