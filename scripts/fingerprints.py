@@ -11,6 +11,7 @@ table and the recorded internals are printed as JSON.
 
     python scripts/fingerprints.py                      # print
     python scripts/fingerprints.py --check FILE.json    # compare; exit 1 on any difference
+    python scripts/fingerprints.py --record FILE.json --reason "why"   # record anew
 
 Hashes are of float bytes: they hold on one machine and one torch build (CPU).
 """
@@ -116,14 +117,22 @@ def fingerprint(name: str, root: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", help="recorded fingerprints (JSON) to compare with")
+    parser.add_argument("--record", help="write the fingerprints to this JSON file")
+    parser.add_argument("--reason", help="why they are recorded anew (required with --record; "
+                        "kept in the file as '_reason')")
     args = parser.parse_args(argv)
+    if args.record and not args.reason:
+        parser.error("--record needs --reason: say why training or evaluation changed")
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as folder:
         prints = {name: fingerprint(name, Path(folder)) for name in EXPERIMENTS}
     print(json.dumps(prints, indent=2))
+    if args.record:
+        Path(args.record).write_text(json.dumps({"_reason": args.reason, **prints}, indent=2) + "\n")
     if args.check:
         recorded = json.loads(Path(args.check).read_text())
-        differ = [f"{name}.{key}" for name in recorded for key in recorded[name]
+        differ = [f"{name}.{key}" for name in recorded if not name.startswith("_")
+                  for key in recorded[name]
                   if prints.get(name, {}).get(key) != recorded[name][key]]
         print("identical" if not differ else f"DIFFERENT: {', '.join(differ)}")
         return 1 if differ else 0

@@ -12,7 +12,7 @@ from helpers import tiny
 
 from twostep.errors import TwostepError
 from twostep.runs.checkpoints import read_checkpoint
-from twostep.runs.parallel import _next_to_start, train_or_load_many
+from twostep.runs.parallel import _Job, _next_to_start, train_or_load_many
 from twostep.runs.store import run_dir_for, train_or_load
 
 
@@ -80,11 +80,12 @@ def test_a_run_another_process_is_training_is_started_last(tmp_path, tiny_pair):
          str(held)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        waiting = list(tiny_pair)
-        assert waiting[0] == "wang"
-        assert _next_to_start(waiting, tiny_pair, tmp_path) == "episodic"
-        assert _next_to_start(waiting, tiny_pair, tmp_path) == "wang"  # then it waits its turn
-        assert _next_to_start(waiting, tiny_pair, tmp_path) is None
+        jobs = [_Job(label, config, tmp_path) for label, config in tiny_pair.items()]
+        assert jobs[0].label == "wang"
+        waiting = list(range(len(jobs)))
+        assert jobs[_next_to_start(waiting, jobs)].label == "episodic"
+        assert jobs[_next_to_start(waiting, jobs)].label == "wang"  # then it waits its turn
+        assert _next_to_start(waiting, jobs) is None
     finally:
         holder.kill()
         holder.wait()
@@ -122,3 +123,40 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, tiny_p
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "results" / "summary.csv").is_file()
+
+
+@pytest.mark.parametrize("experiment", ["wang2018", "ritter2018-episodic"])
+def test_one_run_split_by_seed_across_processes_is_bitwise_the_run_trained_whole(
+        tmp_path, monkeypatch, experiment):
+    import twostep.runs.parallel as parallel
+    from twostep.runs.store import snapshot_updates
+
+    monkeypatch.setattr(parallel, "MIN_SHARD_STEPS", 0)  # split even a tiny run
+    config = tiny(experiment, seeds=5, snapshot_every=3)
+    whole, _ = train_or_load(config, tmp_path / "whole", device="cpu", progress=False)
+    (split, _), = train_or_load_many({"run": config}, tmp_path / "split", device="cpu",
+                                     processes=2, progress=False).values()
+    assert not (split / "shards").exists()
+    expected, found = read_checkpoint(whole), read_checkpoint(split)
+    for name, tensor in expected["model"].items():
+        assert torch.equal(found["model"][name], tensor), name
+    for index, state in expected["optimizer"]["state"].items():
+        for key, value in state.items():
+            assert torch.equal(found["optimizer"]["state"][index][key], value), (index, key)
+    assert all(torch.equal(a, b) for a, b in zip(found["generators"], expected["generators"],
+                                                 strict=True))
+    drop = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
+    assert drop(found["metrics"]) == drop(expected["metrics"])
+    assert snapshot_updates(split) == snapshot_updates(whole) == [3, 6]
+    for update in (3, 6):
+        a = torch.load(split / "snapshots" / f"update-{update:05d}.pt", weights_only=True)
+        b = torch.load(whole / "snapshots" / f"update-{update:05d}.pt", weights_only=True)
+        assert all(torch.equal(a[k], b[k]) for k in b)
+
+
+def test_seeds_are_split_into_consecutive_nearly_equal_shards():
+    from twostep.runs.parallel import shard_configs
+
+    shards = shard_configs(tiny("wang2018", seeds=5, first_seed=10), 2)
+    assert [(s.train.first_seed, s.train.seeds) for s in shards] == [(10, 3), (13, 2)]
+    assert len(shard_configs(tiny("wang2018", seeds=1), 4)) == 1

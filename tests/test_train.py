@@ -219,13 +219,6 @@ def test_a_seed_plays_bitwise_the_same_episodes_beside_others_as_alone(experimen
     assert not torch.equal(plays["beside"].value[0], plays["beside"].value[1])  # seeds differ
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "rollout.discounted_returns multiplies every seed's rewards in one matmul, "
-    "[S*B, T] @ [T, T], whose rounding depends on the number of rows: seed 5's returns, "
-    "and so its gradients, differ in the last bit beside other seeds. Computing the returns "
-    "per seed (or by the recursion) makes this test pass, but changes the numbers of every "
-    "run, so it waits for its own decision and re-recorded fingerprints (issue 16). Not strict: "
-    "on a BLAS whose rounding does not depend on the rows it would pass."))
 @pytest.mark.parametrize("experiment", ["wang2018", "ritter2018-episodic"])
 def test_a_seed_trained_beside_others_ends_with_bitwise_the_weights_it_has_trained_alone(
         experiment):

@@ -28,7 +28,9 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``models``               LSTM and epLSTM actor-critics, every seed in one module
     ``memory``               the DND (differentiable neural dictionary)
     ``build``                the task, the networks and the memory a config asks for
-    ``rollout``              playing a batch of episodes; the A2C loss
+    ``rollout``              playing a batch of episodes; the A2C loss (the reference engine)
+    ``compiled``             the compiled engine's kernels: fused steps, the backward pass
+    ``engine``               the two engines, and which one a run uses
     ``train``                the update and the training loop
     ``evaluation``           frozen-weight test episodes, as a trial table
     ``hybrid``               the Daw 2011 hybrid model's equations: to simulate and to score choices
@@ -42,12 +44,16 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``published``            the papers' numbers, and which run reproduces which panel
     ``report``               our numbers beside theirs, as data and as text
     ``plots``                figures, sized for the book's text column; its style and palette
+    ``signature``            the model-based signature of each seed, as one row
     ``diagrams``             the book's diagrams: the task, the meta-RL loop, the epLSTM and DND
+    ``maps``                 a sweep's numbers over two of its fields
 
 ``runs/`` trained runs on disk
     ``checkpoints``          saved, read and checked
     ``store``                run folders, the cache of trained runs, snapshots
     ``parallel``             several runs trained side by side
+    ``sweep``                one experiment at many points of the task family, one table out
+    ``cluster``              where a sweep's runs train: Dask, locally or on a cluster
     ``reproduce``            every published panel, ours beside theirs
     ``bench``                the batched trainer against a naive loop
 

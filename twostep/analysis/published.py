@@ -31,6 +31,29 @@ reading only, not the published error bars)."""
 WANG2018_STAY = _stay(0.99, 0.63, 0.61, 0.99)
 """Wang et al. 2018, Fig. 5b: the trained meta-RL LSTM, test episodes (read by eye, +-0.03)."""
 
+WANG2016_STAY = _stay(1.00, 0.00, 0.00, 0.96)
+"""Wang et al. 2016 (arXiv:1611.05763, the earlier version of the 2018 paper): the trained
+LSTM on the task with transitions 0.75/0.25 (read by eye, +-0.03)."""
+
+
+@dataclass(frozen=True)
+class PublishedTask:
+    """A published stay-probability panel and the task it was measured on."""
+
+    source: str
+    common_prob: float
+    reversal_prob: float
+    stay: dict[str, float]
+
+
+WANG_TASKS: tuple[PublishedTask, ...] = (
+    PublishedTask("Wang 2016", 0.75, 0.025, WANG2016_STAY),
+    PublishedTask("Wang 2018", 0.8, 0.025, WANG2018_STAY),
+)
+"""The two published points of the Wang agent's task family. The 2018 paper's reversal rate
+is 0.025 per trial; the 2016 version's is taken to be the same (both papers describe one
+task, and only the transition probabilities are reported to differ)."""
+
 RITTER2018_STAY: dict[str, dict[str, float]] = {
     "incremental_uncued": _stay(1.00, 0.13, 0.08, 1.00),
     "incremental_cued": _stay(0.72, 0.46, 0.42, 0.78),

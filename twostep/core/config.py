@@ -153,6 +153,12 @@ class TrainConfig(_Strict):
         None, gt=0, le=10**18, description="Keep a copy of the weights every this many updates "
         "(RUN_DIR/snapshots/), to evaluate along training (null: none)."
     )
+    engine: Literal["auto", "compiled", "reference"] = Field(
+        "auto", description="How an update is computed: 'compiled' (hand-written backward pass "
+        "over the whole episode, fused kernels; CPU only), 'reference' (step-by-step autograd; "
+        "any device) or 'auto' (compiled on the CPU, reference elsewhere). Both give the same "
+        "losses and gradients within float rounding; a run's identity records the engine used."
+    )
 
     @property
     def updates(self) -> int:
@@ -211,11 +217,14 @@ its run keeps its cache key."""
 
 def training_content(config: ExperimentConfig) -> dict:
     """What training depends on (task, model, train), for cache keys: the config less
-    :data:`OPTIONAL_DEFAULTS` options left at their defaults."""
+    :data:`OPTIONAL_DEFAULTS` options left at their defaults, and less ``train.engine``,
+    which a run's identity records as resolved for its device instead
+    (:func:`twostep.runs.store.run_dir_for`)."""
     content = config.model_dump(include={"task", "model", "train"})
     for (section, key), default in OPTIONAL_DEFAULTS.items():
         if content[section].get(key) == default:
             del content[section][key]
+    del content["train"]["engine"]
     return content
 
 

@@ -13,8 +13,8 @@ import torch
 
 from twostep.core.build import task_for
 from twostep.core.config import ExperimentConfig
+from twostep.core.engine import PLAY, resolve_engine
 from twostep.core.models import RecurrentActorCritic
-from twostep.core.rollout import play
 from twostep.core.seeding import TEST_STREAM, generators
 from twostep.core.tasks import TwoStepTask
 from twostep.errors import TwostepError
@@ -41,10 +41,12 @@ class Evaluation:
 @torch.no_grad()
 def evaluate(model: RecurrentActorCritic, config: ExperimentConfig, episodes: int | None = None,
              record_internals: bool = False, batch_size: int = 1000,
-             retrieval: str | None = None) -> Evaluation:
+             retrieval: str | None = None, engine: str | None = None) -> Evaluation:
     """Play ``episodes`` test episodes per seed (default ``config.train.eval_episodes``).
 
     Args:
+        engine: ``"compiled"`` or ``"reference"`` (:mod:`twostep.core.engine`); by default
+            the one ``config.train.engine`` gives on the network's device, as in training.
         retrieval: test the trained network with another memory rule than it was
             trained with; ``"off"`` lesions episodic retrieval (Ritter 2018's
             incremental condition: the same network with retrieval off).
@@ -59,6 +61,7 @@ def evaluate(model: RecurrentActorCritic, config: ExperimentConfig, episodes: in
     if episodes <= 0:
         raise TwostepError("evaluation needs at least one episode")
     device = model.weight.device
+    play = PLAY[engine or resolve_engine(config, device)]
     task = task_for(config, device)
     gens = generators(model.seeds, TEST_STREAM)
     frames, internals = [], []

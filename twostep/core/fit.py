@@ -439,6 +439,14 @@ def fit_table(table: pd.DataFrame, model: str = "hybrid", trials: str = "all",
     return fit(data, model, common_prob, **options).table(subject)
 
 
+def fitted_w(table: pd.DataFrame) -> pd.Series:
+    """The hybrid model's fitted model-based weight w of every seed of a trial table,
+    indexed by seed (uncued trials on the episodic task, as ``fit`` does by default)."""
+    trials = "uncued" if "cued" in table.columns and table["cued"].any() else "all"
+    fits = fit_table(table, "hybrid", trials=trials)
+    return fits.set_index("seed")["w"]
+
+
 def held_out_log_likelihood(data: SubjectEpisodes, model: str = "hybrid", folds: int = 2,
                             common_prob=0.8, learn_transitions: bool = False,
                             start: torch.Tensor | None = None, **options) -> torch.Tensor:

@@ -52,12 +52,17 @@ class Retrieval:
     """The result of :meth:`DND.read` for every episode of the batch.
 
     ``value``: ``[*batch, value_size]`` the retrieved value; ``index``: ``[*batch]``
-    long, the nearest entry; ``similarity``: ``[*batch]`` its cosine similarity.
+    long, the nearest entry; ``similarity``: ``[*batch]`` its cosine similarity;
+    ``neighbours``: ``[*batch, k]`` long, the entries mixed into ``value`` (nearest
+    first; one for ``"1nn"``) and ``weights``: ``[*batch, k]`` their weights (they sum
+    to 1), so that ``value = Σ_j weights_j · value[neighbours_j]``.
     """
 
     value: torch.Tensor
     index: torch.Tensor
     similarity: torch.Tensor
+    neighbours: torch.Tensor
+    weights: torch.Tensor
 
 
 class DND:
@@ -146,6 +151,7 @@ class DND:
         if self.retrieval == "1nn":
             best_similarity, best = similarity.max(dim=-1)       # [E]
             value = values.index_select(0, first_entry + best)   # [E, value]
+            top, weights = best.unsqueeze(-1), torch.ones_like(best_similarity).unsqueeze(-1)
         else:
             top_similarity, top = similarity.topk(min(self.k, n_entries), dim=-1)  # [E, k]
             weights = torch.softmax(top_similarity / self.temperature, dim=-1)
@@ -156,7 +162,9 @@ class DND:
 
         return Retrieval(value=value.reshape(*self.batch_shape, self.value_size),
                          index=best.reshape(self.batch_shape),
-                         similarity=best_similarity.reshape(self.batch_shape))
+                         similarity=best_similarity.reshape(self.batch_shape),
+                         neighbours=top.reshape(*self.batch_shape, -1),
+                         weights=weights.reshape(*self.batch_shape, -1))
 
     # ------------------------------------------------------------------ internals
     def _stack(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -115,13 +115,17 @@ def play(model: RecurrentActorCritic, task: TwoStepTask, config: ExperimentConfi
 
 
 def discounted_returns(reward: torch.Tensor, gamma: float) -> torch.Tensor:
-    """:math:`R_t = Σ_{j≥t} γ^{j-t} r_j` along the last dimension, as one matrix product."""
-    T = reward.shape[-1]
-    steps = torch.arange(T, device=reward.device)
-    exponent = (steps.view(1, T) - steps.view(T, 1)).to(reward.dtype)  # [t, j] = j - t
-    discount = torch.where(exponent >= 0, gamma ** exponent.clamp(min=0),
-                           torch.zeros((), dtype=reward.dtype, device=reward.device))
-    return reward @ discount.T
+    """:math:`R_t = r_t + γ R_{t+1}`, :math:`R_T = 0`, along the last dimension.
+
+    The recursion, one step per trial: every row is computed on its own, so a seed's
+    returns (and gradients) do not depend on which other seeds share the batch (one
+    matrix product over all rows rounds differently with the number of rows).
+    """
+    returns = torch.empty_like(reward)
+    running = torch.zeros_like(reward[..., 0])
+    for t in range(reward.shape[-1] - 1, -1, -1):
+        running = torch.add(reward[..., t], running, alpha=gamma, out=returns[..., t])
+    return returns
 
 
 @dataclass

@@ -23,9 +23,10 @@ from tqdm.auto import tqdm
 from twostep.core.build import build_model, task_for
 from twostep.core.config import ExperimentConfig
 from twostep.core.devices import resolve_device
+from twostep.core.engine import PLAY, resolve_engine
 from twostep.core.limits import check_training_fits
 from twostep.core.models import RecurrentActorCritic
-from twostep.core.rollout import a2c_loss, play
+from twostep.core.rollout import a2c_loss
 from twostep.core.seeding import TRAIN_STREAM, generators
 from twostep.core.tasks import TwoStepTask
 from twostep.errors import TwostepError
@@ -42,13 +43,15 @@ def seed_list(config: ExperimentConfig) -> list[int]:
 
 @dataclass
 class TrainState:
-    """Everything a run needs to continue where it stopped."""
+    """Everything a run needs to continue where it stopped; ``engine``: how its updates are
+    computed (:mod:`twostep.core.engine`)."""
 
     model: RecurrentActorCritic
     optimizer: torch.optim.Optimizer
     generators: list[torch.Generator]
     update: int
     metrics: list[dict]
+    engine: str = "reference"
 
 
 def learning_rate_scale(config: ExperimentConfig, update: int) -> float:
@@ -59,12 +62,14 @@ def learning_rate_scale(config: ExperimentConfig, update: int) -> float:
 
 def new_state(config: ExperimentConfig, device: torch.device | str = "cpu") -> TrainState:
     """Freshly initialised networks, optimiser and training generators."""
+    device = torch.device(device)
+    engine = resolve_engine(config, device)
     task = task_for(config)
     seeds = seed_list(config)
     model = build_model(config, task, seeds).to(device)
     optimizer = torch.optim.RMSprop(model.parameters(), lr=config.train.lr,
                                     alpha=config.train.rmsprop_alpha, eps=config.train.rmsprop_eps)
-    return TrainState(model, optimizer, generators(seeds, TRAIN_STREAM), 0, [])
+    return TrainState(model, optimizer, generators(seeds, TRAIN_STREAM), 0, [], engine)
 
 
 def clip_grad_norm_per_seed(model: RecurrentActorCritic, max_norm: float | None) -> torch.Tensor:
@@ -89,7 +94,7 @@ def update_step(state: TrainState, config: ExperimentConfig, task: TwoStepTask) 
     scale = learning_rate_scale(config, state.update)
     for group in state.optimizer.param_groups:
         group["lr"] = train.lr * scale
-    rollout = play(state.model, task, config, state.generators, train.batch_size)
+    rollout = PLAY[state.engine](state.model, task, config, state.generators, train.batch_size)
     losses = a2c_loss(rollout, config)
     state.optimizer.zero_grad(set_to_none=False)
     losses.total.sum().backward()

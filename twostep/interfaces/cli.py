@@ -1,7 +1,7 @@
 """The command line: ``python -m twostep COMMAND``.
 
 Commands: ``train``, ``evaluate``, ``simulate``, ``analyze``, ``fit``, ``reproduce``,
-``bench``.
+``sweep``, ``bench``.
 
 Exit status: 0 done; 2 an expected failure (bad input, a file that cannot be read or
 written, not enough memory, a run that diverged, a folder in use), reported as one
@@ -81,6 +81,7 @@ def settings_of(args) -> list[str]:
 
 def cmd_train(args) -> None:
     from twostep.core.config import load_experiment, with_settings
+    from twostep.core.devices import resolve_device
     from twostep.runs.checkpoints import is_finished
     from twostep.runs.store import run_dir_for, train_or_load, train_run
 
@@ -91,7 +92,7 @@ def cmd_train(args) -> None:
         metrics = train_run(config, out, resume=args.resume, device=args.device)
         done = "trained"
     else:  # the run cache, as reproduce and the chapters use it: trained once, then loaded
-        out = run_dir_for(config)
+        out = run_dir_for(config, device=resolve_device(args.device))
         args.on_interrupt = (f"the last checkpoint in {out} is kept; run the same command "
                              "again to continue")
         done = "already trained" if is_finished(out) else "trained"
@@ -197,6 +198,24 @@ def cmd_reproduce(args) -> None:
               processes=args.processes, settings=args.settings)
 
 
+def cmd_sweep(args) -> None:
+    from twostep.runs.sweep import load_sweep, run_sweep, write_results
+
+    sweep = load_sweep(args.sweep, args.settings)
+    out = Path(args.out) if args.out else Path("sweeps") / sweep.name
+    args.on_interrupt = ("finished points and the last checkpoint of unfinished ones are kept; "
+                         "run the same command again to continue")
+    result = run_sweep(sweep, engine=args.engine, workers=args.workers)
+    command = " ".join(["python -m twostep sweep", args.sweep,
+                        *(f"--set {setting}" for setting in args.settings),
+                        *(["--out", args.out] if args.out else [])])
+    table = write_results(sweep, result, out, command)
+    seeds = result.table.groupby("point").size()
+    print(f"sweep {sweep.name}: {len(sweep.points)} point(s) x {int(seeds.max())} seed(s), "
+          f"{len(result.trained)} trained, {len(sweep.points) - len(result.trained)} already done, "
+          f"in {result.seconds:.0f} s; table in {table}")
+
+
 def cmd_bench(args) -> None:
     from twostep.interfaces.env_bench import run_vector_env_bench
     from twostep.runs.bench import run_bench, run_fit_bench
@@ -293,6 +312,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs trained at once on the CPU (default: one per core)")
     add_settings_option(p)
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("sweep", parents=debug,
+                       help="train an experiment across a grid of field changes, on Dask")
+    p.add_argument("sweep", help="bundled sweep (smoke, task-family) or a sweep YAML file")
+    p.add_argument("--engine", default="local",
+                   help="'local' (default: a Dask cluster of one worker per core on this machine) "
+                   "or a running Dask scheduler's address, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="worker processes of the local engine (default: one per core)")
+    p.add_argument("--out", help="folder for results.csv and provenance.yaml "
+                   "(default: sweeps/<sweep name>)")
+    add_settings_option(p)
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("bench", parents=debug,
                        help="env-steps/s of the batched trainer vs a naive loop, "

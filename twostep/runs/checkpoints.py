@@ -59,9 +59,53 @@ def save_checkpoint(state: TrainState, config: ExperimentConfig, run_dir: Path) 
         "optimizer": state.optimizer.state_dict(),
         "generators": [g.get_state() for g in state.generators],
         "metrics": state.metrics,
+        "device": state.model.weight.device.type,
+        "engine": state.engine,
     }
+    write_checkpoint(payload, run_dir)
+
+
+def write_checkpoint(payload: dict, run_dir: Path) -> None:
+    """Write a checkpoint's payload as ``checkpoint.pt`` and its metrics as ``metrics.csv``."""
     atomic_write(run_dir / "checkpoint.pt", lambda p: torch.save(payload, p))
-    atomic_write(run_dir / "metrics.csv", lambda p: pd.DataFrame(state.metrics).to_csv(p, index=False))
+    atomic_write(run_dir / "metrics.csv",
+                 lambda p: pd.DataFrame(payload["metrics"]).to_csv(p, index=False))
+
+
+def _concatenate(parts: list, where: str):
+    """Per-seed values of several shards as one: tensors with a seed dimension are joined
+    along it, equal scalars kept, mappings merged key by key."""
+    first = parts[0]
+    if isinstance(first, torch.Tensor):
+        if first.dim() == 0:
+            if not all(torch.equal(part, first) for part in parts):
+                raise TwostepError(f"shards disagree on {where}")
+            return first
+        return torch.cat(parts)
+    if isinstance(first, dict):
+        return {key: _concatenate([part[key] for part in parts], f"{where}.{key}") for key in first}
+    if any(part != first for part in parts):
+        raise TwostepError(f"shards disagree on {where}")
+    return first
+
+
+def merge_checkpoints(payloads: list[dict], config: ExperimentConfig) -> dict:
+    """One checkpoint from the checkpoints of runs that trained consecutive seeds of
+    ``config`` apart (:func:`twostep.runs.parallel.shard_configs`), in seed order: bitwise
+    the checkpoint of the seeds trained together, since every seed trains on its own."""
+    if len({(p["update"], *trained_with(p)) for p in payloads}) != 1:
+        raise TwostepError("shards stopped at different updates, or trained differently")
+    merged = dict(payloads[0])
+    merged["config"] = config.model_dump()
+    merged["model"] = _concatenate([p["model"] for p in payloads], "model")
+    optimizer = [p["optimizer"] for p in payloads]
+    merged["optimizer"] = {"state": _concatenate([o["state"] for o in optimizer], "optimizer"),
+                           "param_groups": _concatenate([o["param_groups"] for o in optimizer],
+                                                        "optimizer groups")}
+    merged["generators"] = [g for p in payloads for g in p["generators"]]
+    merged["metrics"] = sorted((row for p in payloads for row in p["metrics"]),
+                               key=lambda row: (row["update"], row["seed"]))
+    return merged
 
 
 def read_checkpoint(run_dir: str | Path) -> dict:
@@ -105,6 +149,15 @@ def state_from_checkpoint(payload: dict, config: ExperimentConfig, device: torch
     state.update = int(payload["update"])
     state.metrics = list(payload["metrics"])
     return state
+
+
+def trained_with(payload: dict) -> tuple[str, str]:
+    """The device type and the engine a checkpoint was trained with (checkpoints written
+    before they were recorded: the CPU and the reference engine, the only ones then)."""
+    device, engine = payload.get("device", "cpu"), payload.get("engine", "reference")
+    if not isinstance(device, str) or not isinstance(engine, str):
+        raise TwostepError("damaged checkpoint (its device or engine is not a name)")
+    return device, engine
 
 
 def load_model(run_dir: str | Path, device: str | torch.device = "cpu"

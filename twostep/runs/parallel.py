@@ -16,10 +16,12 @@ calling process, which holds the device.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from twostep.core.devices import resolve_device
 from twostep.errors import TwostepError
 from twostep.files.locks import folder_lock
 from twostep.runs.checkpoints import is_finished
-from twostep.runs.store import run_dir_for, train_or_load
+from twostep.runs.store import merge_shards, run_dir_for, train_or_load
 
 # How long the caller waits for a word from its workers before it looks again, in seconds.
 POLL_SECONDS = 0.5
@@ -56,61 +58,134 @@ def train_or_load_many(configs: Mapping[str, ExperimentConfig], root: str | Path
     if processes is not None and processes < 1:
         raise TwostepError(f"processes must be at least 1, got {processes}")
     pending = {label: config for label, config in configs.items()
-               if not is_finished(run_dir_for(config, root))}
-    workers = min(len(pending), processes or os.cpu_count() or 1)
-    if pending and device.type == "cpu" and workers > 1:
-        _train_in_workers(pending, root, workers, progress)
+               if not is_finished(run_dir_for(config, root, device))}
+    cores = processes or os.cpu_count() or 1
+    if pending and device.type == "cpu" and cores > 1:
+        with contextlib.ExitStack() as held:
+            jobs, sharded = _plan(pending, root, cores, held)
+            if len(jobs) > 1:
+                _train_in_workers(jobs, min(len(jobs), cores), progress)
+            for label, shard_configs in sharded.items():
+                merge_shards(pending[label], run_dir_for(pending[label], root, device),
+                             [run_dir_for(c, _shard_root(pending[label], root), "cpu")
+                              for c in shard_configs])
     return {label: train_or_load(config, root, device=device, progress=progress)
             for label, config in configs.items()}
 
 
-def _train_in_workers(configs: dict[str, ExperimentConfig], root: str | Path | None,
-                      workers: int, progress: bool) -> None:
-    """Train ``configs`` in ``workers`` spawned processes; report progress; stop them all on error.
+MIN_SHARD_STEPS = 2_000_000
+"""Env-steps (updates x seeds x batch x trials) below which a run is not split across
+processes: starting a worker costs a few seconds, more than such a run gains."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One worker's work: train ``config`` into the cache under ``root``; its progress shows
+    on the bar named ``label`` (several shards of one run share a bar)."""
+
+    label: str
+    config: ExperimentConfig
+    root: Path | None
+
+
+def shard_configs(config: ExperimentConfig, shards: int) -> list[ExperimentConfig]:
+    """``config`` split into ``shards`` runs of consecutive seeds, as equal as possible; each
+    seed trains exactly as it would beside the others (its own generators and clipping)."""
+    seeds, first = config.train.seeds, config.train.first_seed
+    shards = max(1, min(shards, seeds))
+    sizes = [seeds // shards + (1 if i < seeds % shards else 0) for i in range(shards)]
+    starts = [first + sum(sizes[:i]) for i in range(shards)]
+    return [config.with_changes(train={"first_seed": start, "seeds": size})
+            for start, size in zip(starts, sizes, strict=True)]
+
+
+def _shard_root(config: ExperimentConfig, root: str | Path | None) -> Path:
+    """Where a run's shards are cached while they train: ``RUN_DIR/shards``."""
+    return run_dir_for(config, root, "cpu") / "shards"
+
+
+def _plan(pending: dict[str, ExperimentConfig], root: str | Path | None, cores: int,
+          held: contextlib.ExitStack) -> tuple[list[_Job], dict[str, list[ExperimentConfig]]]:
+    """The workers' jobs: every pending run whole, or, when there are more cores than runs,
+    the larger runs split by seed (:func:`shard_configs`). A run is split only if no other
+    process is training it; its lock is then held (in ``held``) until its shards are merged,
+    so that no other process trains it meanwhile."""
+    jobs, sharded = [], {}
+    per_run = cores // len(pending)
+    for label, config in pending.items():
+        train = config.train
+        steps = train.updates * train.seeds * train.batch_size * config.task.trials
+        run_dir = run_dir_for(config, root, "cpu")
+        shards = min(per_run, train.seeds)
+        if shards > 1 and steps >= MIN_SHARD_STEPS and not (run_dir / "checkpoint.pt").exists():
+            try:
+                held.enter_context(folder_lock(run_dir))
+            except TwostepError:  # another process trains it: its worker waits, then loads
+                shards = 1
+            else:
+                sharded[label] = shard_configs(config, shards)
+                jobs += [_Job(label, shard, _shard_root(config, root)) for shard in sharded[label]]
+                continue
+        jobs.append(_Job(label, config, None if root is None else Path(root)))
+    return jobs, sharded
+
+
+def _train_in_workers(jobs: list[_Job], workers: int, progress: bool) -> None:
+    """Train ``jobs`` in ``workers`` spawned processes; report progress; stop them all on error.
 
     Each worker reports on its own pipe (no shared queue, so nothing is left to clean up
     when a worker is stopped halfway): ``("update", n)`` after each update, then ``("done",
     None)``, ``("error", message)`` or ``("interrupted", None)``. A pipe closed without a
-    last word means its process died (killed, out of memory).
+    last word means its process died (killed, out of memory). A bar shows the least
+    advanced of its jobs.
     """
     context = multiprocessing.get_context("spawn")  # fork is unsafe once torch has threads
-    bars = {label: tqdm(total=config.train.updates, desc=label, unit="update", disable=not progress)
-            for label, config in configs.items()}
-    waiting = list(configs)
-    running: dict[str, tuple[multiprocessing.process.BaseProcess, Connection]] = {}
+    bars = {job.label: tqdm(total=job.config.train.updates, desc=job.label, unit="update",
+                            disable=not progress) for job in jobs}
+    done = {index: 0 for index in range(len(jobs))}
+    waiting = list(range(len(jobs)))
+    running: dict[int, tuple[multiprocessing.process.BaseProcess, Connection]] = {}
+
+    def show(label: str) -> None:
+        least = min(done[i] for i, job in enumerate(jobs) if job.label == label)
+        bars[label].update(least - bars[label].n)
+
     try:
         while waiting or running:
             while waiting and len(running) < workers:
-                label = _next_to_start(waiting, configs, root)
-                if label is None:  # the rest were finished by another process meanwhile
+                index = _next_to_start(waiting, jobs)
+                if index is None:  # the rest were finished by another process meanwhile
                     break
-                folder = run_dir_for(configs[label], root).parent  # as the caller resolves it
+                job = jobs[index]
+                folder = run_dir_for(job.config, job.root, "cpu").parent  # as the caller resolves it
                 receive, send = context.Pipe(duplex=False)
-                worker = context.Process(target=_train_one, args=(configs[label], folder, send),
-                                         name=f"twostep-train-{label}", daemon=True)
+                worker = context.Process(target=_train_one, args=(job.config, folder, send),
+                                         name=f"twostep-train-{job.label}", daemon=True)
                 worker.start()
                 send.close()  # the worker holds the sending end now
-                running[label] = worker, receive
-            by_pipe = {receive: label for label, (_, receive) in running.items()}
+                running[index] = worker, receive
+            by_pipe = {receive: index for index, (_, receive) in running.items()}
             for receive in wait(list(by_pipe), timeout=POLL_SECONDS):
-                label = by_pipe[receive]
+                index = by_pipe[receive]
+                label = jobs[index].label
                 try:
                     kind, value = receive.recv()
                 except EOFError:
-                    worker = running[label][0]
+                    worker = running[index][0]
                     worker.join(timeout=5)
                     raise TwostepError(f"training {label} stopped: its process exited with "
                                        f"code {worker.exitcode}") from None
                 if kind == "update":
-                    bars[label].update(value - bars[label].n)
+                    done[index] = value
+                    show(label)
                 elif kind == "interrupted":  # Ctrl-C in a terminal reaches the workers too
                     raise KeyboardInterrupt
                 elif kind == "error":
                     raise TwostepError(f"training {label} failed: {value}")
                 elif kind == "done":
-                    bars[label].update(bars[label].total - bars[label].n)  # also when loaded
-                    bars[label].close()
-                    worker, receive = running.pop(label)
+                    done[index] = jobs[index].config.train.updates  # also when loaded
+                    show(label)
+                    worker, receive = running.pop(index)
                     receive.close()
                     worker.join()
     finally:
@@ -123,23 +198,25 @@ def _train_in_workers(configs: dict[str, ExperimentConfig], root: str | Path | N
             bar.close()
 
 
-def _next_to_start(waiting: list[str], configs: dict[str, ExperimentConfig],
-                   root: str | Path | None) -> str | None:
-    """Take the next run to start from ``waiting``: one that no other process is training,
-    if any (so that two notebooks executing at once train different runs rather than wait
-    for each other), else the first (its worker waits for the other process, then loads).
-    Runs another process has finished meanwhile are dropped; None when none is left."""
-    waiting[:] = [label for label in waiting if not is_finished(run_dir_for(configs[label], root))]
-    for label in waiting:
+def _next_to_start(waiting: list[int], jobs: list[_Job]) -> int | None:
+    """Take the next job to start from ``waiting``: one whose run no other process is
+    training, if any (so that two notebooks executing at once train different runs rather
+    than wait for each other), else the first (its worker waits for the other process, then
+    loads). Runs another process has finished meanwhile are dropped; None when none is left."""
+    def run_dir(index: int) -> Path:
+        return run_dir_for(jobs[index].config, jobs[index].root, "cpu")
+
+    waiting[:] = [index for index in waiting if not is_finished(run_dir(index))]
+    for index in waiting:
         try:
-            with folder_lock(run_dir_for(configs[label], root)):  # free: nobody trains it now
+            with folder_lock(run_dir(index)):  # free: nobody trains it now
                 pass
         except TwostepError:
             continue
         except OSError:  # no folder for it (its worker will say why, in one line)
             pass
-        waiting.remove(label)
-        return label
+        waiting.remove(index)
+        return index
     return waiting.pop(0) if waiting else None
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import torch
 
 from twostep.core.config import ExperimentConfig, training_content
 from twostep.core.devices import resolve_device
+from twostep.core.engine import resolve_engine
 from twostep.core.evaluation import evaluate
 from twostep.core.limits import check_training_fits
 from twostep.core.models import RecurrentActorCritic
@@ -45,9 +47,12 @@ from twostep.runs.checkpoints import (
     checkpoint_config,
     is_finished,
     load_model,
+    merge_checkpoints,
     read_checkpoint,
     save_checkpoint,
     state_from_checkpoint,
+    trained_with,
+    write_checkpoint,
 )
 
 
@@ -118,6 +123,11 @@ def _train_run(config: ExperimentConfig, run_dir: Path, resume: bool, device: to
             raise TwostepError(f"{run_dir} was trained with a different config; "
                                "resume with the same experiment and options")
         state = state_from_checkpoint(payload, config, device, run_dir)
+        if trained_with(payload) != (device.type, state.engine):
+            was_device, was_engine = trained_with(payload)
+            raise TwostepError(f"{run_dir} was trained on {was_device} with the {was_engine} "
+                               f"engine, not on {device.type} with the {state.engine} engine; "
+                               "resume it with the same device and train.engine")
     else:
         if has_run:
             raise TwostepError(f"{run_dir} already holds a run: pass --resume to continue it, "
@@ -146,6 +156,26 @@ def _train_run(config: ExperimentConfig, run_dir: Path, resume: bool, device: to
     return metrics
 
 
+def merge_shards(config: ExperimentConfig, run_dir: Path, shard_dirs: list[Path]) -> None:
+    """Make ``run_dir`` the finished run of ``config`` from the finished runs of its seed
+    shards (``shard_dirs``, in seed order): checkpoint, metrics and snapshots joined seed by
+    seed, then the shards removed. The caller holds ``run_dir``'s lock."""
+    payloads = [read_checkpoint(shard) for shard in shard_dirs]
+    merged = merge_checkpoints(payloads, config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    claim(run_dir, RUN_FILES)
+    write_text(run_dir / "config.yaml", config.to_yaml())
+    for update in snapshot_updates(shard_dirs[0]):
+        weights = [torch.load(shard / "snapshots" / f"update-{update:05d}.pt",
+                              map_location="cpu", weights_only=True) for shard in shard_dirs]
+        joined = {name: torch.cat([w[name] for w in weights]) for name in weights[0]}
+        (run_dir / "snapshots").mkdir(exist_ok=True)
+        atomic_write(run_dir / "snapshots" / f"update-{update:05d}.pt",
+                     lambda p, joined=joined: torch.save(joined, p))
+    write_checkpoint(merged, run_dir)  # last: the run counts as finished only once whole
+    shutil.rmtree(shard_dirs[0].parent)
+
+
 # ---------------------------------------------------------------------- the cache
 RUNS_VARIABLE = "TWOSTEP_RUNS"
 """The environment variable that moves the run cache (read by :func:`runs_root` only)."""
@@ -165,13 +195,24 @@ def runs_root(root: str | Path | None = None, default: str | Path | None = None)
     return Path(default) if default is not None else Path.cwd() / "runs"
 
 
-def run_dir_for(config: ExperimentConfig, root: str | Path | None = None) -> Path:
-    """``root/<name>-<hash>``: one folder per distinct configuration.
+def run_identity(config: ExperimentConfig, device: str | torch.device = "cpu") -> dict:
+    """What makes two runs the same run: what training depends on
+    (:func:`twostep.core.config.training_content`), the device type it trains on and the
+    engine that computes its updates there (:func:`twostep.core.engine.resolve_engine`).
+    Runs on different devices or engines are not bitwise equal, so they never stand in
+    for each other."""
+    device = torch.device(device)
+    return {**training_content(config), "device": device.type,
+            "engine": resolve_engine(config, device)}
 
-    The hash covers what training depends on (task, model, train; see
-    :func:`twostep.core.config.training_content`), not the description, so rewording a
+
+def run_dir_for(config: ExperimentConfig, root: str | Path | None = None,
+                device: str | torch.device = "cpu") -> Path:
+    """``root/<name>-<hash>``: one folder per distinct run (:func:`run_identity`).
+
+    The hash covers what training depends on, not the description, so rewording a
     config's prose does not retrain it."""
-    content = training_content(config)
+    content = run_identity(config, device)
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
     return runs_root(root) / f"{config.name}-{digest}"
 
@@ -188,7 +229,8 @@ def train_or_load(config: ExperimentConfig, root: str | Path | None = None, devi
     the second waits for the first and then loads, without it (the command line) it is
     refused at once.
     """
-    run_dir = run_dir_for(config, root)
+    device = resolve_device(device)
+    run_dir = run_dir_for(config, root, device)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with folder_lock(run_dir, wait=wait):
         if not is_finished(run_dir):
@@ -197,7 +239,7 @@ def train_or_load(config: ExperimentConfig, root: str | Path | None = None, devi
     return run_dir, pd.read_csv(run_dir / "metrics.csv")
 
 
-def _cached_table(run_dir: str | Path, name: str, compute) -> pd.DataFrame:
+def cached_table(run_dir: str | Path, name: str, compute) -> pd.DataFrame:
     """``RUN_DIR/name`` if it is newer than the checkpoint, else ``compute()``, written
     there; under the run folder's lock (two notebooks may ask at once)."""
     path = Path(run_dir) / name
@@ -223,7 +265,7 @@ def evaluate_or_load(run_dir: str | Path, device: str | torch.device = "cpu",
         return evaluate(model, config, retrieval=retrieval).trials
 
     name = "trials.csv" if retrieval is None else f"trials-retrieval-{retrieval}.csv"
-    return _cached_table(run_dir, name, compute)
+    return cached_table(run_dir, name, compute)
 
 
 def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None,
@@ -242,4 +284,4 @@ def evaluate_snapshots_or_load(run_dir: str | Path, retrieval: str | None = None
         return pd.concat(frames, ignore_index=True)
 
     suffix = "" if retrieval is None else f"-retrieval-{retrieval}"
-    return _cached_table(run_dir, f"snapshot-trials{suffix}.csv", compute)
+    return cached_table(run_dir, f"snapshot-trials{suffix}.csv", compute)

@@ -148,6 +148,7 @@ class EpisodicTwoStepTask(TwoStepTask):
 
         self.contexts = contexts.to(self.device)
         self.cue_trials = cue_trials.to(self.device)
+        self._cued = (cue_trials >= 0).long().to(self.device)
         self.cues = cues.to(self.device)
         self.choices = torch.full((*self.batch_shape, self.trials), -1, dtype=torch.long,
                                   device=self.device)
@@ -162,18 +163,15 @@ class EpisodicTwoStepTask(TwoStepTask):
         self.choices[..., t] = outcome.choice
         self.states[..., t] = outcome.state
         self.rewards[..., t] = outcome.reward
-        cued = torch.full(self.batch_shape, int(self.is_cued(t)), dtype=torch.long,
-                          device=self.device)
-        episodic = EpisodicTrialOutcome(**{f.name: getattr(outcome, f.name)
-                                           for f in fields(outcome)},
-                                        cued=cued, cue_trial=self.cue_trials[..., t].clone())
+        episodic = EpisodicTrialOutcome(*(getattr(outcome, f.name) for f in fields(outcome)),
+                                        cued=self._cued[..., t], cue_trial=self.cue_trials[..., t])
         return episodic, observation
 
-    def _reward(self, state: torch.Tensor, good: torch.Tensor, t: int) -> torch.Tensor:
+    def _reward(self, state: torch.Tensor, chosen: torch.Tensor, t: int) -> torch.Tensor:
         """Fresh draw on uncued trials; on cued ones the recalled trial's reward when
         the same second-stage state is reached again."""
-        fresh = super()._reward(state, good, t)
-        if not self.is_cued(t):
+        fresh = super()._reward(state, chosen, t)
+        if t < self.uncued_trials:
             return fresh
         recalled = self.cue_trials[..., t : t + 1]
         same_state = state == self.states.gather(-1, recalled).squeeze(-1)
@@ -182,7 +180,7 @@ class EpisodicTwoStepTask(TwoStepTask):
     def _observation(self, previous: TrialOutcome | None) -> torch.Tensor:
         """Vanilla columns, then the cued flag and cue of trial ``self.trial``."""
         obs = super()._observation(previous)
-        if self.trial < self.trials and self.is_cued(self.trial):
+        if self.uncued_trials <= self.trial < self.trials:
             obs[..., 6] = 1.0
             if self.show_cue:
                 obs[..., 7:] = self.cues[..., self.trial, :]

@@ -12,7 +12,11 @@ Every episode of the batch advances together: state is a set of tensors of shape
 from the caller's :class:`torch.Generator` (one per leading batch row when given
 a list, so that seed ``s`` of a multi-seed run sees the same task whether it is
 trained alone or with others). Draws happen on the CPU, so a run's episodes are
-the same on every device.
+the same on every device. Since every draw is made up front, the task works out what
+each of the two choices would lead to on every trial (the state reached and its
+reward) when the first trial is played; :meth:`TwoStepTask.step` then only
+looks the chosen one up, a few tensor
+operations per trial, which matters when a network plays millions of trials.
 
 The agent sees, before trial ``t``: the second-stage state reached on trial
 ``t-1`` (one-hot), its choice on ``t-1`` (one-hot), the reward of ``t-1`` and the
@@ -82,6 +86,21 @@ class TwoStepTask:
         self.trial = 0
         return self._observation(None)
 
+    def _tabulate_outcomes(self) -> None:
+        """What each choice ``k`` would lead to on every trial, ``[*batch, trials, 2]``:
+        the state reached (``k`` on a common transition, else ``1 - k``) and a fresh
+        reward there (1.0 when the trial's reward draw is below that state's reward
+        probability). Built when the first trial is played, from the draws as they are
+        then (:attr:`transition_uniform` and :attr:`reward_uniform` may be edited in place
+        after :meth:`reset`, e.g. to set up a test)."""
+        common = self._transition_noise < self.config.common_prob
+        self._common = common.long()
+        choices = torch.arange(self.n_actions, device=self.device)
+        self._state_if = torch.where(common.unsqueeze(-1), choices, 1 - choices)
+        p_reward = torch.where(self._state_if == self.good_state.unsqueeze(-1),
+                               self.config.reward_prob_good, self.config.reward_prob_bad)
+        self._reward_if = (self._reward_noise.unsqueeze(-1) < p_reward).float()
+
     @property
     def transition_uniform(self) -> torch.Tensor:
         """``[*batch, trials]``: the uniform draw each trial's transition compares with
@@ -113,32 +132,47 @@ class TwoStepTask:
         if self.trial >= self.trials:
             raise TwostepError("the episode is over: call reset()")
         t = self.trial
+        if t == 0:
+            self._tabulate_outcomes()
         choice = choice.to(self.device).long()
-        good = self.good_state[..., t]
-        common = self._transition_noise[..., t] < self.config.common_prob
-        state = torch.where(common, choice, 1 - choice)
-        reward = self._reward(state, good, t)
-        outcome = TrialOutcome(choice=choice, state=state, common=common.long(),
-                               reward=reward, good_state=good)
+        chosen = choice.unsqueeze(-1)
+        state = self._state_if[..., t, :].gather(-1, chosen).squeeze(-1)
+        reward = self._reward(state, chosen, t)
+        outcome = TrialOutcome(choice=choice, state=state, common=self._common[..., t],
+                               reward=reward, good_state=self.good_state[..., t])
         self.trial += 1
         return outcome, self._observation(outcome)
 
-    def _reward(self, state: torch.Tensor, good: torch.Tensor, t: int) -> torch.Tensor:
-        """Fresh reward draw: 1.0 with the state's reward probability, else 0.0."""
-        p_reward = torch.where(state == good, self.config.reward_prob_good,
-                               self.config.reward_prob_bad)
-        return (self._reward_noise[..., t] < p_reward).float()
+    def _reward(self, state: torch.Tensor, chosen: torch.Tensor, t: int) -> torch.Tensor:
+        """Fresh reward draw at the state reached: 1.0 with its reward probability, else
+        0.0 (tabulated at reset; ``chosen``: the choice, ``[*batch, 1]``)."""
+        return self._reward_if[..., t, :].gather(-1, chosen).squeeze(-1)
 
     def _observation(self, previous: TrialOutcome | None) -> torch.Tensor:
-        """Input before trial ``self.trial``, ``[*batch, observation_size]``."""
-        obs = torch.zeros(*self.batch_shape, self.observation_size, device=self.device)
-        if previous is not None:
-            idx = torch.arange(2, device=self.device)
-            obs[..., 0:2] = (previous.state.unsqueeze(-1) == idx).float()
-            obs[..., 2:4] = (previous.choice.unsqueeze(-1) == idx).float()
-            obs[..., 4] = previous.reward
+        """Input before trial ``self.trial``, ``[*batch, observation_size]``: a row of
+        :meth:`_input_table` picked by the previous trial's (state, choice, reward), then
+        the time column."""
+        if previous is None:
+            obs = torch.zeros(*self.batch_shape, self.observation_size, device=self.device)
+        else:
+            row = (previous.state * 2 + previous.choice) * 2 + previous.reward.long()
+            obs = self._input_table()[row]
         obs[..., 5] = self.trial / self.trials
         return obs
+
+    def _input_table(self) -> torch.Tensor:
+        """``[8, observation_size]``: row ``4 s + 2 c + r`` is the input after a trial that
+        reached state ``s`` by choice ``c`` with reward ``r`` (one-hot state, one-hot
+        choice, reward; every other column 0)."""
+        table = getattr(self, "_inputs", None)
+        if table is None or table.shape[-1] != self.observation_size:
+            row = torch.arange(8)
+            table = torch.zeros(8, self.observation_size)
+            table[row, row // 4] = 1.0
+            table[row, 2 + (row // 2) % 2] = 1.0
+            table[:, 4] = (row % 2).float()
+            self._inputs = table = table.to(self.device)
+        return table
 
     # ------------------------------------------------------------------ memory schedule
     # Network step ``t`` takes in trial ``t-1``'s outcome and chooses on trial ``t``.
