@@ -28,6 +28,10 @@ DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?![\w.]*\d)")
 GLUED = re.compile(r"\{glue(?::[a-z]+)?\}`[^`]*`")
 """A glue role: what it shows comes from a cell."""
 
+FENCED = re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+"""A fenced code block: code the reader may run, not prose (the cite-and-extend page's
+examples; a shell command with its options)."""
+
 LABELS = re.compile(r"\b(?:Exercise|exercise|Section|section) \d+\.\d+")
 """Numbering, not numbers: "Exercise 2.1"."""
 
@@ -54,7 +58,7 @@ Anything measured (a stay probability, a reward, a difference, a spread) is glue
 
 def unbound_numbers(markdown: str) -> list[str]:
     """The decimal numbers of ``markdown`` that are neither glued nor allowed."""
-    text = LABELS.sub(" ", GLUED.sub(" ", markdown))
+    text = LABELS.sub(" ", GLUED.sub(" ", FENCED.sub(" ", markdown)))
     return [number for number in DECIMAL.findall(text) if number not in ALLOWED]
 
 
@@ -93,6 +97,9 @@ def test_the_check_catches_typed_results_and_passes_glued_ones():
     assert unbound_numbers("RU ranges from about .02 to 0.32; 70.7 rewards") == [
         ".02", "0.32", "70.7"]
     assert unbound_numbers("version 1.0.4, file 08_robustness.ipynb, Fig. 5b, Exercise 2.1") == []
+    # code in a fenced block is not prose; a typed result right after it still is
+    code = "```python\nstep = 0.025 * torch.rand(3)\n```\nthe agents stay with 0.42"
+    assert unbound_numbers(code) == ["0.42"]
 
 
 def test_every_allowed_number_says_why():

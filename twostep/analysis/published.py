@@ -87,6 +87,10 @@ DAW2011_MEDIAN_W = 0.39
 human subjects (201 trials each; transitions 0.7 / 0.3, four slowly drifting reward
 probabilities). Compare with :mod:`twostep.core.fit`'s w of an agent."""
 
+DAW2011_REWARD_RANGE: tuple[float, float] = (0.25, 0.75)
+"""Daw et al. 2011: the bounds within which each second-stage option's reward probability
+drifted, trial by trial (a random walk kept inside them)."""
+
 IDEAL_OBSERVER_WANG = _stay(1.00, 0.66, 0.66, 1.00)
 """A Bayes-optimal greedy agent on the Wang 2018 task (exact belief about the good state,
 always choosing the action that commonly leads to it), as measured with
