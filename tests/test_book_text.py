@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = sorted((ROOT / "book").glob("*.md"))
 
-DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?![\w.]*\d)")
-"""A decimal number (0.84, .84, 70.7), not part of a word, a version or a file name."""
+DECIMAL = re.compile(r"(?<![\w.])([-+\u2212]?)(\d*\.\d+)(?![\w.]*\d)")
+"""A decimal number (0.84, .84, 70.7, +0.05), not part of a word, a version or a file name;
+its sign, if any, as its own group."""
 
 GLUED = re.compile(r"\{glue(?::[a-z]+)?\}`[^`]*`")
 """A glue role: what it shows comes from a cell."""
@@ -59,7 +60,9 @@ Anything measured (a stay probability, a reward, a difference, a spread) is glue
 def unbound_numbers(markdown: str) -> list[str]:
     """The decimal numbers of ``markdown`` that are neither glued nor allowed."""
     text = LABELS.sub(" ", GLUED.sub(" ", FENCED.sub(" ", markdown)))
-    return [number for number in DECIMAL.findall(text) if number not in ALLOWED]
+    # a signed number (+0.05, -0.02) is a difference, a result: never a listed parameter
+    return [sign + number for sign, number in DECIMAL.findall(text)
+            if sign or number not in ALLOWED]
 
 
 def _markdown_cells(path: Path) -> list[str]:
@@ -100,6 +103,31 @@ def test_the_check_catches_typed_results_and_passes_glued_ones():
     # code in a fenced block is not prose; a typed result right after it still is
     code = "```python\nstep = 0.025 * torch.rand(3)\n```\nthe agents stay with 0.42"
     assert unbound_numbers(code) == ["0.42"]
+
+
+ISSUE_EXAMPLES = [
+    # the typed numbers a review found contradicting the tables on their own pages
+    "ours stay about 0.98 / 0.10 / 0.02 / 0.99 … differences +0.14, −0.20, −0.33, +0.27",
+    "lesion on cued trials about 0.80 / 0.65 / 0.54 / 0.82",
+    "without memory on cued trials 0.98 / 0.47 / 0.35 / 0.97",
+    "RU ranges from about 0.02 to 0.32",
+    "cutting the gradient … moves RU and UC by about +0.13 and +0.14",
+    "bars move by +0.01, +0.03, +0.06 and −0.02",
+    "UC from 0.34 at 4,000 episodes",
+    "τ = 0.5 about 0.75 / 0.46 / 0.46 / 0.71",
+    "the interaction grows by about +0.05",
+]
+
+
+@pytest.mark.parametrize("typed", ISSUE_EXAMPLES)
+def test_the_check_catches_every_typed_number_the_review_found(typed):
+    assert unbound_numbers(typed), typed
+
+
+def test_a_signed_number_is_a_result_even_when_its_digits_are_listed():
+    assert unbound_numbers("about +0.05") == ["+0.05"]
+    assert unbound_numbers("a difference of \u22120.10") == ["\u22120.10"]
+    assert unbound_numbers("within 0.05, read to ±0.03") == []
 
 
 def test_every_allowed_number_says_why():
