@@ -36,7 +36,7 @@ chapter 4 it moves the cued-trial slider and checks that the view changes. Scree
 Usage, from the repository root, after ``jupyter-book build book``::
 
     python scripts/check_book_in_browser.py                   # chapter 1
-    python scripts/check_book_in_browser.py --all             # the intro and every chapter
+    python scripts/check_book_in_browser.py --all             # every page of the book
     python scripts/check_book_in_browser.py --all --no-screenshots   # the same checks, faster
     python scripts/check_book_in_browser.py notebooks/02_a2c_lstm.html intro.html
 
@@ -526,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pages", nargs="*", help=f"pages relative to the build folder "
                         f"(default: {DEFAULT_PAGE})")
-    parser.add_argument("--all", action="store_true", help="the intro and every notebook page")
+    parser.add_argument("--all", action="store_true",
+                        help="the intro, every notebook page and every other page of the book")
     parser.add_argument("--build", type=Path, default=ROOT / "book" / "_build" / "html",
                         help="the built HTML (default: book/_build/html)")
     parser.add_argument("--out", type=Path, default=ROOT / "book" / "_build" / "screenshots",
@@ -541,8 +542,14 @@ def main(argv: list[str] | None = None) -> int:
         named = list(args.pages) or ([] if args.all else [DEFAULT_PAGE])
         pages = list(named)
         if args.all:
+            # the intro, every chapter, and the other pages of the table of contents (the
+            # glossary, the API reference, ...), not Sphinx's generated index and search pages
+            generated = {"index.html", "genindex.html", "search.html", "py-modindex.html"}
+            others = [p for p in [*args.build.glob("*.html"), *args.build.glob("api/*.html")]
+                      if p.name not in generated and p.name != "intro.html"]
             pages += ["intro.html"] + sorted(
-                str(p.relative_to(args.build)) for p in (args.build / "notebooks").glob("*.html"))
+                str(p.relative_to(args.build)) for p in (args.build / "notebooks").glob("*.html")
+            ) + sorted(str(p.relative_to(args.build)) for p in others)
         pages = list(dict.fromkeys(pages))
         browser = find_chromium()
         args.out.mkdir(parents=True, exist_ok=True)
