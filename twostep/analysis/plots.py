@@ -218,11 +218,16 @@ def stay_bars(per_seed: pd.DataFrame, published: Mapping[str, float] | None = No
         highest_seed = grouped.max().reindex(CONDITIONS).to_numpy()
         tops = np.fmax(np.fmax(means.to_numpy() + sems.fillna(0).to_numpy(), theirs),
                        highest_seed)
-        for position, ours, reference, top in zip(x, means, theirs, tops, strict=True):
+        for index, (position, ours, reference, top) in enumerate(
+                zip(x, means, theirs, tops, strict=True)):
             if np.isnan(ours) or np.isnan(reference):
                 continue
             difference = round(float(ours - reference), 2) + 0.0  # no "-0.00"
-            ax.text(position, min(top + 0.015, 1.01), f"{difference:+.2f}",
+            height = min(top + 0.015, 1.01)
+            # the left neighbour's diamond (RC's beside RU, UC's beside UU) sits just left of
+            # this bar: at about the same height, the number moves right, clear of it
+            beside = index % 2 == 1 and abs(theirs[index - 1] - height) < 0.08
+            ax.text(position + (0.12 if beside else 0.0), height, f"{difference:+.2f}",
                     ha="center", va="bottom", fontsize=SMALL, clip_on=False)
 
     ax.set_xticks(x, [CONDITION_SHORT[c] for c in CONDITIONS])
