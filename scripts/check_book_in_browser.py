@@ -19,6 +19,7 @@ and is reported. On every page it checks that
 * the math is typeset: every math element the build wrote holds a MathJax container, MathJax
   reports no error, and no raw TeX is left in the text outside code (``\(``, ``\[``, ``$$``,
   a ``$`` before a letter, or a TeX command such as ``\tau``);
+* no displayed formula is wider than the text column (the reader would have to scroll it);
 * no figure is wider than the text column: every image in a cell output is shown at the width
   it was drawn for (a retina PNG at half its pixels), and that width fits the column the
   page's paragraphs take (at the 1280-pixel window of the check); a wider figure would be
@@ -343,7 +344,10 @@ const tables = [...document.querySelectorAll('.cell_output table')].map((table, 
   return {index, width: table.scrollWidth, box: box.clientWidth,
           scrolls: (overflow === 'auto' || overflow === 'scroll') && box.scrollWidth >= table.scrollWidth};
 });
-return {column, figures, tables};
+const formulas = [...document.querySelectorAll('mjx-container[display="true"]')].map(
+  (container, index) => ({index,
+    width: (container.querySelector('mjx-math') || container).getBoundingClientRect().width}));
+return {column, figures, tables, formulas};
 """
 WIDGET_VIEWS = """
 const views = [...document.querySelectorAll(
@@ -483,6 +487,11 @@ def figure_widths(driver, page: str) -> list[str]:
             problems.append(f"{page}: table {table['index'] + 1} is {table['width']} px wide, wider "
                             f"than the text column ({column:.0f} px), and does not scroll: its "
                             "last columns are cut off")
+    for formula in found["formulas"]:
+        if column and formula["width"] > column + 1:
+            problems.append(f"{page}: displayed formula {formula['index'] + 1} is "
+                            f"{formula['width']:.0f} px wide, wider than the text column "
+                            f"({column:.0f} px): break it over lines (aligned)")
     widest = max((f["drawn"] for f in found["figures"]), default=0)
     wide = sum(table["width"] > column + 1 for table in found["tables"])
     print(f"{page}: {len(found['figures'])} figure(s), the widest {widest:.0f} px; text column "

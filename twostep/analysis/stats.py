@@ -34,8 +34,11 @@ choices more often, so without :math:`C` it shows a spurious :math:`\beta_{RT}`.
 
 **Lagged regression** (Miller et al. 2017): with :math:`y_t = [c_t = 1]`,
 
-.. math::  \operatorname{logit} P(y_t) = \beta_0 + \sum_{l=1}^{L} \sum_{k} \beta_{k,l}\, x_{k,t-l},
-   \qquad x_{k,t-l} = (2 c_{t-l} - 1)\,[\text{trial } t-l \text{ is of type } k]
+.. math::
+
+   \operatorname{logit} P(y_t) = \beta_0 + \sum_{l=1}^{L} \sum_{k} \beta_{k,l}\, x_{k,t-l},
+
+   x_{k,t-l} = (2 c_{t-l} - 1)\,[\text{trial } t-l \text{ is of type } k]
 
 (:math:`x = 0` before the episode start), for the four types
 :math:`k \in \{RC, RU, UC, UU\}`. Summed over lags,
