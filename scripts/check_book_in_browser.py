@@ -16,21 +16,28 @@ Then it drives each page in Chromium through chromedriver (selenium), OFFLINE: e
 name but 127.0.0.1 fails to resolve, so anything the page would fetch from the internet fails
 and is reported. On every page it checks that
 
-* the math is typeset: every math element the build wrote holds a MathJax container, and no
-  raw ``\(``, ``\[`` or ``$$`` is left in the text outside code;
+* the math is typeset: every math element the build wrote holds a MathJax container, MathJax
+  reports no error, and no raw TeX is left in the text outside code (``\(``, ``\[``, ``$$``,
+  a ``$`` before a letter, or a TeX command such as ``\tau``);
+* no displayed formula is wider than the text column (the reader would have to scroll it);
+* no figure is wider than the text column: every image in a cell output is shown at the width
+  it was drawn for (a retina PNG at half its pixels), and that width fits the column the
+  page's paragraphs take (at the 1280-pixel window of the check); a wider figure would be
+  shrunk, its fonts with it; and a table wider than the column scrolls sideways instead of
+  losing its last columns;
 * every widget the build saved renders (no "Error displaying widget");
 * no JavaScript error is logged: console errors, uncaught exceptions and failed loads (the
   browser's own request for ``/favicon.ico`` aside).
 
 On chapter 1 it plays the game to the end (clicking the choice buttons), checking that each
 click adds a trial to the history and that the end shows the player's stay probabilities; on
-chapter 3 it moves the cued-trial slider and checks that the view changes. Screenshots
+chapter 4 it moves the cued-trial slider and checks that the view changes. Screenshots
 ``P-game.png`` and ``P-slider.png`` show the result.
 
 Usage, from the repository root, after ``jupyter-book build book``::
 
     python scripts/check_book_in_browser.py                   # chapter 1
-    python scripts/check_book_in_browser.py --all             # the intro and every chapter
+    python scripts/check_book_in_browser.py --all             # every page of the book
     python scripts/check_book_in_browser.py --all --no-screenshots   # the same checks, faster
     python scripts/check_book_in_browser.py notebooks/02_a2c_lstm.html intro.html
 
@@ -66,7 +73,7 @@ from urllib.parse import urljoin
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAGE = "notebooks/01_two_step_task.html"
 GAME_PAGE = "notebooks/01_two_step_task.html"
-SLIDER_PAGE = "notebooks/03_episodic_two_step_task.html"
+SLIDER_PAGE = "notebooks/04_episodic_two_step_task.html"
 GAME_TRIALS_MAX = 200  # clicks before giving up on reaching the end of a game
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -318,8 +325,29 @@ const main = (document.querySelector('main') || document.body).cloneNode(true);
 main.querySelectorAll('pre, code, script, style, mjx-container').forEach(e => e.remove());
 const text = main.textContent;
 const leftovers = ['\\\\(', '\\\\[', '$$'].filter(mark => text.includes(mark));
+const tex = (text.match(/\\\\[a-zA-Z]{2,}|\\$[\\\\a-zA-Z{]/g) || []).slice(0, 5);
+const errors = document.querySelectorAll('mjx-merror, [data-mjx-error]').length;
 return {math: math.length, containers: document.querySelectorAll('mjx-container').length,
-        raw, leftovers};
+        raw, leftovers, tex, errors};
+"""
+FIGURE_WIDTHS = """
+const article = document.querySelector('article') || document.querySelector('main') || document.body;
+const paragraphs = [...article.querySelectorAll('p')].filter(p => !p.closest('.cell_output'));
+const column = Math.max(0, ...paragraphs.map(p => p.getBoundingClientRect().width));
+const figures = [...document.querySelectorAll('.cell_output img')].map((img, index) => ({
+  index, src: (img.getAttribute('src') || '').slice(0, 60),
+  drawn: parseFloat(img.style.width) || parseFloat(img.getAttribute('width')) || img.naturalWidth,
+  shown: img.getBoundingClientRect().width}));
+const tables = [...document.querySelectorAll('.cell_output table')].map((table, index) => {
+  const box = table.closest('.output') || table.parentElement;
+  const overflow = getComputedStyle(box).overflowX;
+  return {index, width: table.scrollWidth, box: box.clientWidth,
+          scrolls: (overflow === 'auto' || overflow === 'scroll') && box.scrollWidth >= table.scrollWidth};
+});
+const formulas = [...document.querySelectorAll('mjx-container[display="true"]')].map(
+  (container, index) => ({index,
+    width: (container.querySelector('mjx-math') || container).getBoundingClientRect().width}));
+return {column, figures, tables, formulas};
 """
 WIDGET_VIEWS = """
 const views = [...document.querySelectorAll(
@@ -421,7 +449,7 @@ def play_game(driver, page: str, shots: Path, name: str) -> list[str]:
 
 
 def move_slider(driver, page: str, shots: Path, name: str) -> list[str]:
-    """Move chapter 3's cued-trial slider; problems (empty when the view follows it)."""
+    """Move chapter 4's cued-trial slider; problems (empty when the view follows it)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -442,6 +470,35 @@ def move_slider(driver, page: str, shots: Path, name: str) -> list[str]:
     return []
 
 
+def figure_widths(driver, page: str) -> list[str]:
+    """Figures drawn wider than the text column, or shown smaller than drawn."""
+    found = driver.execute_script(FIGURE_WIDTHS)
+    column, problems = found["column"], []
+    for figure in found["figures"]:
+        if column and figure["drawn"] > column + 1:
+            problems.append(f"{page}: figure {figure['index'] + 1} is drawn {figure['drawn']:.0f} px "
+                            f"wide, wider than the text column ({column:.0f} px): "
+                            f"{figure['src']}")
+        elif figure["shown"] + 1 < figure["drawn"]:
+            problems.append(f"{page}: figure {figure['index'] + 1} is shown at {figure['shown']:.0f} "
+                            f"px, smaller than drawn ({figure['drawn']:.0f} px)")
+    for table in found["tables"]:
+        if table["width"] > column + 1 and not table["scrolls"]:
+            problems.append(f"{page}: table {table['index'] + 1} is {table['width']} px wide, wider "
+                            f"than the text column ({column:.0f} px), and does not scroll: its "
+                            "last columns are cut off")
+    for formula in found["formulas"]:
+        if column and formula["width"] > column + 1:
+            problems.append(f"{page}: displayed formula {formula['index'] + 1} is "
+                            f"{formula['width']:.0f} px wide, wider than the text column "
+                            f"({column:.0f} px): break it over lines (aligned)")
+    widest = max((f["drawn"] for f in found["figures"]), default=0)
+    wide = sum(table["width"] > column + 1 for table in found["tables"])
+    print(f"{page}: {len(found['figures'])} figure(s), the widest {widest:.0f} px; text column "
+          f"{column:.0f} px; {len(found['tables'])} table(s), {wide} wider than it (scrolling)")
+    return problems
+
+
 def check_live(driver, server: Server, page: str, shots: Path) -> list[str]:
     """Math, widgets, the game or slider where the page has one, and JavaScript errors."""
     url = urljoin(server.url, page)
@@ -454,6 +511,10 @@ def check_live(driver, server: Server, page: str, shots: Path) -> list[str]:
     if math["raw"] or math["leftovers"]:
         problems.append(f"{page}: math not typeset: {math['raw']} of {math['math']} math element(s) "
                         f"raw; raw TeX delimiters in the text: {math['leftovers']}")
+    if math["tex"] or math["errors"]:
+        problems.append(f"{page}: raw TeX shown: {math['tex']} in the text, {math['errors']} "
+                        "MathJax error(s)")
+    problems += figure_widths(driver, page)
     widgets = wait_for(lambda: (lambda w: w if w["rendered"] == w["views"] else None)(
         driver.execute_script(WIDGET_VIEWS))) or driver.execute_script(WIDGET_VIEWS)
     if widgets["rendered"] < widgets["views"] or widgets["errors"]:
@@ -474,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pages", nargs="*", help=f"pages relative to the build folder "
                         f"(default: {DEFAULT_PAGE})")
-    parser.add_argument("--all", action="store_true", help="the intro and every notebook page")
+    parser.add_argument("--all", action="store_true",
+                        help="the intro, every notebook page and every other page of the book")
     parser.add_argument("--build", type=Path, default=ROOT / "book" / "_build" / "html",
                         help="the built HTML (default: book/_build/html)")
     parser.add_argument("--out", type=Path, default=ROOT / "book" / "_build" / "screenshots",
@@ -489,8 +551,14 @@ def main(argv: list[str] | None = None) -> int:
         named = list(args.pages) or ([] if args.all else [DEFAULT_PAGE])
         pages = list(named)
         if args.all:
+            # the intro, every chapter, and the other pages of the table of contents (the
+            # glossary, the API reference, ...), not Sphinx's generated index and search pages
+            generated = {"index.html", "genindex.html", "search.html", "py-modindex.html"}
+            others = [p for p in [*args.build.glob("*.html"), *args.build.glob("api/*.html")]
+                      if p.name not in generated and p.name != "intro.html"]
             pages += ["intro.html"] + sorted(
-                str(p.relative_to(args.build)) for p in (args.build / "notebooks").glob("*.html"))
+                str(p.relative_to(args.build)) for p in (args.build / "notebooks").glob("*.html")
+            ) + sorted(str(p.relative_to(args.build)) for p in others)
         pages = list(dict.fromkeys(pages))
         browser = find_chromium()
         args.out.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ the wheel stands in for it.
 Usage, from the repository root::
 
     python scripts/check_standalone_notebooks.py                       # every notebook
-    python scripts/check_standalone_notebooks.py notebooks/0[1-4]_*.ipynb --jobs 2
+    python scripts/check_standalone_notebooks.py notebooks/0[1-5]_*.ipynb --jobs 2
 
 Each cell may run ``--timeout`` seconds, or what the notebook's own metadata allows
 (``execution.timeout``, as nbmake reads it).
@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Packages a Colab runtime has and the notebooks use, beyond the package's own dependencies,
-# and anywidget, which the chapters with widgets (1 and 3) install beside the package on Colab.
+# and anywidget, which the chapters with widgets (1 and 4) install beside the package on Colab.
 RUNTIME = ["ipykernel", "nbclient", "nbformat", "ipywidgets", "anywidget"]
 
 EXECUTE = """

@@ -19,7 +19,7 @@ arriving at that moment, so the client's wait for the reply sleeps until the tim
 Usage, from the repository root::
 
     python scripts/stress_notebooks.py notebooks/01_two_step_task.ipynb \\
-        notebooks/03_episodic_two_step_task.ipynb --runs 40 --load 2 --timeout 120
+        notebooks/04_episodic_two_step_task.ipynb --runs 40 --load 2 --timeout 120
 
 ``--load K`` runs K CPU-bound processes (a busy loop each) for the whole time, as on a shared
 2-core CI machine. Each run executes the notebook in its own folder (as nbmake does), in a

@@ -227,3 +227,37 @@ def test_the_widgets_dependency_is_in_the_book_extra_and_the_widget_chapters_ins
         uses_widgets = "twostep.interfaces.widgets" in "".join(map(_text, _code_cells(path)))
         installs = '"anywidget' in _text(_code_cells(path)[0])
         assert uses_widgets == installs, f"{path.name}: the Colab cell and the widgets disagree"
+
+
+def test_the_intro_maps_every_chapter():
+    """The intro's map of the book links every notebook the table of contents lists."""
+    intro = (BOOK / "intro.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\((notebooks/[\w.-]+\.ipynb)\)", intro))
+    listed = {entry + ".ipynb" for entry in _toc_entries() if entry.startswith("notebooks/")}
+    assert listed <= linked, f"chapters missing from the intro's map: {sorted(listed - linked)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_a_notebook_that_draws_draws_retina_figures_in_the_book_style(path):
+    """Figures are shown at the size they were drawn (retina PNGs, sized for the text column by
+    the book's style, which ``book.setup()`` or ``plots.use_book_style()`` applies)."""
+    code = "\n".join(_text(cell) for cell in _code_cells(path))
+    if "%matplotlib inline" not in code:
+        return
+    assert '%config InlineBackend.figure_formats = ["retina"]' in code, path.name
+    assert "book.setup(" in code or "use_book_style()" in code, path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_exercise_has_a_hidden_solution_that_checks_itself(path):
+    """An exercise (a ``{admonition} Exercise`` box) is followed by its solution: a code cell
+    tagged ``hide-cell`` that asserts its result, so that nbmake and the book build run it and
+    it cannot rot."""
+    cells = _notebook(path)["cells"]
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown" or ":::{admonition} Exercise" not in _text(cell):
+            continue
+        following = cells[index + 1] if index + 1 < len(cells) else {}
+        assert following.get("cell_type") == "code", f"{path.name}: exercise without a solution"
+        assert "hide-cell" in following.get("metadata", {}).get("tags", []), path.name
+        assert "assert " in _text(following), f"{path.name}: a solution should check its result"

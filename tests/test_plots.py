@@ -105,3 +105,43 @@ def test_plots_reject_tables_without_the_needed_columns():
         stay_bars(pd.DataFrame({"seed": [0]}))
     with pytest.raises(TwostepError, match="missing column"):
         learning_curves(pd.DataFrame({"update": [0]}))
+
+
+def test_every_default_figure_fits_the_book_s_text_column(table):
+    from twostep.analysis.plots import TEXT_WIDTH
+
+    fits = daw_regression(table)
+    figures = [stay_bars(stay_probabilities(table), published=WANG2018_STAY),
+               regression_coefficients({"raw": fits, "again": fits}, drop=["intercept"]),
+               lagged_weights(lagged_regression(table, lags=3))]
+    for figure in figures:
+        assert figure.get_size_inches()[0] <= TEXT_WIDTH
+
+
+def test_a_book_figure_wider_than_the_text_column_is_refused():
+    from twostep.analysis.plots import TEXT_WIDTH, figure
+
+    assert figure(3.0).get_size_inches()[0] == TEXT_WIDTH
+    with pytest.raises(TwostepError, match="wider than the text column"):
+        figure(3.0, width=TEXT_WIDTH + 1)
+
+
+def test_blue_and_orange_mean_common_and_uncommon_only():
+    from twostep.analysis.plots import PALETTE
+
+    transition = {PALETTE["common"], PALETTE["uncommon"], PALETTE["unrewarded_common"],
+                  PALETTE["unrewarded_uncommon"]}
+    others = {*PALETTE["state"], *PALETTE["runs"], PALETTE["highlight"]}
+    assert not transition & others
+
+
+def test_panels_can_share_one_legend(table):
+    from twostep.analysis.plots import figure, shared_legend, stay_legend_handles
+
+    shown = figure(3.0)
+    for ax in shown.subplots(1, 2):
+        stay_bars(stay_probabilities(table), published=WANG2018_STAY, ax=ax, legend=False)
+        assert ax.get_legend() is None
+    shared_legend(shown, stay_legend_handles("Wang 2018"))
+    assert len(shown.legends) == 1
+    assert [t.get_text() for t in shown.legends[0].get_texts()][-1] == "Wang 2018"

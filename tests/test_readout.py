@@ -1,4 +1,4 @@
-"""The linear read-outs of chapter 6: a ridge logistic fit by Newton's method, and R²."""
+"""The linear read-outs of chapter 7: a ridge logistic fit by Newton's method, and R²."""
 
 import numpy as np
 import pytest

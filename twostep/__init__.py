@@ -35,16 +35,18 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``train``                the update and the training loop
     ``evaluation``           frozen-weight test episodes, as a trial table
     ``hybrid``               the Daw 2011 hybrid model's equations: to simulate and to score choices
+    ``recall``               how much of the right memory a read brings back
     ``agents``               reference agents that need no training
     ``fit``                  the hybrid model fitted to any trial table by maximum likelihood
 
 ``analysis/`` trial tables in, numbers and figures out (no torch)
     ``stats``                stay probabilities and regressions; the condition names
-    ``readout``              linear read-outs of hidden states (chapter 6)
+    ``readout``              linear read-outs of hidden states (chapter 7)
     ``published``            the papers' numbers, and which run reproduces which panel
     ``report``               our numbers beside theirs, as data and as text
+    ``plots``                figures, sized for the book's text column; its style and palette
     ``signature``            the model-based signature of each seed, as one row
-    ``plots``                figures
+    ``diagrams``             the book's diagrams: the task, the meta-RL loop, the epLSTM and DND
     ``maps``                 a sweep's numbers over two of its fields
 
 ``runs/`` trained runs on disk
@@ -58,8 +60,9 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
 
 ``interfaces/`` the ways in
     ``cli``                  ``python -m twostep`` (``__main__``)
-    ``book``                 the chapters' setup
+    ``book``                 the chapters' setup, and glue for numbers in their prose
     ``envs``                 Gymnasium environments (``single``, ``vector``, ``recorder``; gym extra)
+    ``recurrent_ppo``        in ``envs``: sb3-contrib's RecurrentPPO trained on them (book extra)
     ``env_bench``            the vector environment against the task it wraps
     ``widgets``              browser widgets: ``game``, ``frames``, ``optional`` (book extra)
 """

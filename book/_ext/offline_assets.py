@@ -2,7 +2,7 @@
 
 The book's pages need three pieces of third-party JavaScript: MathJax (to typeset the math),
 RequireJS with the Jupyter widget manager (to show the widgets whose state the build saved in
-the page) and anywidget's front end (the game in chapter 1 and the views in chapter 3 are
+the page) and anywidget's front end (the game in chapter 1 and the views in chapter 4 are
 anywidgets: their own JavaScript travels in the widget state). ``book/package.json`` pins them;
 ``npm ci --prefix book`` puts them in ``book/node_modules``.
 

@@ -24,6 +24,10 @@ def _stay(rc: float, ru: float, uc: float, uu: float) -> dict[str, float]:
     return dict(zip(CONDITIONS, (rc, ru, uc, uu), strict=True))
 
 
+READING_ERROR = 0.03
+"""How well a bar can be read off a published figure by eye: about +-0.03 (the error of
+reading only, not the published error bars)."""
+
 WANG2018_STAY = _stay(0.99, 0.63, 0.61, 0.99)
 """Wang et al. 2018, Fig. 5b: the trained meta-RL LSTM, test episodes (read by eye, +-0.03)."""
 
@@ -83,6 +87,10 @@ DAW2011_MEDIAN_W = 0.39
 human subjects (201 trials each; transitions 0.7 / 0.3, four slowly drifting reward
 probabilities). Compare with :mod:`twostep.core.fit`'s w of an agent."""
 
+DAW2011_REWARD_RANGE: tuple[float, float] = (0.25, 0.75)
+"""Daw et al. 2011: the bounds within which each second-stage option's reward probability
+drifted, trial by trial (a random walk kept inside them)."""
+
 IDEAL_OBSERVER_WANG = _stay(1.00, 0.66, 0.66, 1.00)
 """A Bayes-optimal greedy agent on the Wang 2018 task (exact belief about the good state,
 always choosing the action that commonly leads to it), as measured with
@@ -91,6 +99,16 @@ always choosing the action that commonly leads to it), as measured with
 IDEAL_OBSERVER_WANG_REWARD = 70.7
 """That ideal observer's reward per 100 trials on the Wang 2018 task."""
 
+
+REIMPLEMENTATION_STAY: dict[str, dict[str, float]] = {
+    "incremental_uncued": _stay(0.98, 0.67, 0.35, 0.95),
+    "incremental_cued": _stay(0.96, 0.72, 0.44, 0.91),
+    "episodic": _stay(0.81, 0.65, 0.67, 0.80),
+    "episodic_rerun": _stay(0.70, 0.67, 0.69, 0.69),
+}
+"""What the best public PyTorch reimplementation of Ritter et al. 2018 reported for the three
+panels (not a paper's numbers), and what a fresh single-seed rerun of it gave on the episodic
+panel: its episodic effect is far weaker than published, and flat in the rerun."""
 
 # ---------------------------------------------------------------------- panels
 PUBLISHED_FOR_PANEL: dict[str, tuple[str, dict[str, float]]] = {
@@ -143,9 +161,10 @@ INCREMENTAL_READINGS: dict[str, str] = {
 }
 """The three readings of Ritter 2018's "incremental" panels. The papers, as far as we
 could read them, do not settle which is meant. The book argues for "one agent" from the
-figures' axis labels and the behaviour (chapter 5); all three are reported side by side."""
+figures' axis labels and the behaviour (chapter 6); all three are reported side by side."""
 
 HEADLINE_INCREMENTAL_READING = "one agent"
+"""The reading of :data:`INCREMENTAL_READINGS` that the book argues for."""
 
 _EPISODIC = "ritter2018-episodic"
 _AGENT_OF_READING = {

@@ -1,6 +1,6 @@
 r"""Linear read-outs: what a network's hidden state says about a quantity it never saw.
 
-Chapter 6 asks whether the trained LSTM's hidden state :math:`h_t` holds the ideal
+Chapter 7 asks whether the trained LSTM's hidden state :math:`h_t` holds the ideal
 observer's belief that a second-stage state is good. A logistic read-out answers the
 yes/no version (which state is good), fitted by Newton's method with a small ridge
 penalty that keeps the weights finite when the classes separate:

@@ -34,8 +34,11 @@ choices more often, so without :math:`C` it shows a spurious :math:`\beta_{RT}`.
 
 **Lagged regression** (Miller et al. 2017): with :math:`y_t = [c_t = 1]`,
 
-.. math::  \operatorname{logit} P(y_t) = \beta_0 + \sum_{l=1}^{L} \sum_{k} \beta_{k,l}\, x_{k,t-l},
-   \qquad x_{k,t-l} = (2 c_{t-l} - 1)\,[\text{trial } t-l \text{ is of type } k]
+.. math::
+
+   \operatorname{logit} P(y_t) = \beta_0 + \sum_{l=1}^{L} \sum_{k} \beta_{k,l}\, x_{k,t-l},
+
+   x_{k,t-l} = (2 c_{t-l} - 1)\,[\text{trial } t-l \text{ is of type } k]
 
 (:math:`x = 0` before the episode start), for the four types
 :math:`k \in \{RC, RU, UC, UU\}`. Summed over lags,
@@ -97,7 +100,9 @@ CONDITION_SHORT: dict[str, str] = {
 REFERENCES = ("previous", "cue")
 TRIAL_SELECTIONS = ("all", "uncued", "cued")
 DAW_TERMS = ("intercept", "reward", "transition", "reward:transition")
+"""The terms of :func:`daw_regression`, in the order of its rows."""
 CORRECTED_TERMS = (*DAW_TERMS, "correct")
+"""The terms of :func:`corrected_regression`: :data:`DAW_TERMS` and the correct-choice term."""
 POOLED = "pooled"
 """The ``seed`` label of a fit to all seeds' trials together."""
 

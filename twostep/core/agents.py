@@ -63,6 +63,7 @@ class Agent:
     """
 
     name = "agent"
+    """The agent's label in trial tables and figures."""
 
     def reset(self, batch_shape: Batch, task: TaskConfig) -> None:
         """Start fresh episodes of ``task`` for a batch of shape ``batch_shape``."""

@@ -98,7 +98,7 @@ class RecurrentActorCritic(nn.Module):
 
     @property
     def gate_names(self) -> tuple[str, ...]:
-        """The gates in the order of their column blocks in :attr:`weight` and :attr:`bias`."""
+        """The gates in the order of their column blocks in ``weight`` and ``bias``."""
         sigmoid = ("input", "forget", "output", "reinstatement") if self.reinstatement else (
             "input", "forget", "output")
         return (*sigmoid, "candidate")

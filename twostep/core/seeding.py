@@ -16,7 +16,9 @@ import torch
 from twostep.errors import TwostepError
 
 TRAIN_STREAM = 1_000_000
+"""Offset of each seed's training stream (episodes and action noise)."""
 TEST_STREAM = 2_000_000
+"""Offset of each seed's test stream (test episodes)."""
 
 GeneratorLike = torch.Generator | Sequence[torch.Generator]
 

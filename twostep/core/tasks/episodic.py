@@ -29,7 +29,7 @@ which cosine similarity is undefined): the ``U`` contexts are integers drawn
 without replacement from ``1 .. 2**context_bits - 1`` (Floyd's algorithm: one
 uniform per context, whatever the number of bits) and put in a random order,
 then written out as bits (least significant first). All of an episode's
-randomness is drawn at :meth:`reset` through :func:`draw_uniform`, so per-seed
+randomness is drawn at :meth:`~TwoStepTask.reset` through :func:`draw_uniform`, so per-seed
 streams do not depend on the other seeds of a batch.
 
 Observation before trial ``t`` (``observation_size = 7 + context_bits``)::

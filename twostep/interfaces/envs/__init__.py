@@ -40,6 +40,7 @@ ENV_IDS = {
     "twostep/TwoStep-v0": "wang2018",
     "twostep/EpisodicTwoStep-v0": "ritter2018-episodic",
 }
+"""Each environment ID and the bundled experiment whose task it plays."""
 
 
 def register() -> None:

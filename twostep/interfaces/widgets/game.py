@@ -68,6 +68,7 @@ class TwoStepGame(WidgetBase):
     colours = synced("Dict")
     ideal_reward = synced("Float")
     history = synced("List")
+    """The trials played in the current game, one dict per trial (filled from the browser)."""
 
     def __init__(self, config: TaskConfig, trials: int = 40, games: int = 20,
                  seed: int | None = None, **kwargs):
