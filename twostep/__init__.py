@@ -48,15 +48,18 @@ config -> task -> rollout -> loss -> update -> trial table -> analysis -> figure
     ``signature``            the model-based signature of each seed, as one row
     ``diagrams``             the book's diagrams: the task, the meta-RL loop, the epLSTM and DND
     ``maps``                 a sweep's numbers over two of its fields
+    ``protocols``            the batched and the paper protocol side by side, along training
 
 ``runs/`` trained runs on disk
     ``checkpoints``          saved, read and checked
     ``store``                run folders, the cache of trained runs, snapshots
-    ``parallel``             several runs trained side by side
+    ``parallel``             several runs trained side by side, a run's seeds split across cores
+    ``placement``            which device ``auto`` means: the faster, measured
     ``sweep``                one experiment at many points of the task family, one table out
     ``cluster``              where a sweep's runs train: Dask, locally or on a cluster
     ``reproduce``            every published panel, ours beside theirs
-    ``bench``                the batched trainer against a naive loop
+    ``along``                every panel at every snapshot of a run
+    ``bench``                the engines, a naive loop and every device, ms per update
 
 ``interfaces/`` the ways in
     ``cli``                  ``python -m twostep`` (``__main__``)
