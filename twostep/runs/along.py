@@ -107,7 +107,7 @@ def make_shipped_table(out: str | Path, root: str | Path | None = None,
     provenance = {
         "made": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "runs": runs, "test_episodes_per_seed": episodes, "device": "cpu",
-        "torch": torch.__version__, "python": platform.python_version(),
+        "torch": str(torch.__version__), "python": platform.python_version(),
         "remake": f"python scripts/along_training.py --out twostep/results/{SHIPPED}",
     }
     write_owned(out / "stays.csv", lambda p: table.to_csv(p, index=False))
