@@ -4,6 +4,7 @@
 import pandas as pd
 import pytest
 
+from twostep.analysis.published import PAPER_PROTOCOL_SOURCES
 from twostep.core.config import load_experiment
 from twostep.runs.along import CONTINUED, EPISODES, continued_sources, panels_along_training
 from twostep.runs.store import train_run
@@ -35,3 +36,48 @@ def test_a_seed_retrained_alone_gives_bitwise_its_rows_of_the_shipped_table(tmp_
                     & (table["seed"] == 3000)].reset_index(drop=True)
     columns = ["panel", "retrieval", "condition", "stay_probability", "n"]
     pd.testing.assert_frame_equal(ours[columns], shipped[columns], check_dtype=False)
+
+
+def test_the_shipped_paper_protocol_table_comes_from_the_bundled_configs_as_they_are():
+    """Each shipped run's folder name carries the hash of what its training depended on, so
+    a config changed after its results were shipped no longer matches them."""
+    from twostep.runs.along import shipped_paper_protocol
+    from twostep.runs.store import run_dir_for
+
+    shipped = shipped_paper_protocol()
+    runs = shipped["provenance"]["runs"]
+    assert set(runs) == {s.experiment for s in PAPER_PROTOCOL_SOURCES}
+    for name, run in runs.items():
+        config = load_experiment(name)
+        assert run["run"] == run_dir_for(config).name
+        assert run["training_seconds"] > 0
+        assert shipped["provenance"]["test_episodes_per_seed"] == config.train.eval_episodes
+        seeds = shipped["stays"].query("experiment == @name")["seed"]
+        assert sorted(seeds.unique()) == list(range(3000, 3008))
+        curve = shipped["curves"].query("experiment == @name")
+        assert curve.groupby("seed")["episodes"].max().eq(config.train.episodes).all()
+
+
+def test_every_paper_protocol_bar_is_listed_from_the_shipped_table_with_its_flags():
+    from twostep.runs.along import paper_protocol_rows
+
+    rows = paper_protocol_rows()
+    assert len(rows) == 4 * len(PAPER_PROTOCOL_SOURCES)
+    assert rows["seeds"].eq(8).all() and rows["protocol"].eq("paper").all()
+    assert not rows["headline"].any()
+    shown = (rows["mean"] - rows["published"]).round(2).abs()
+    assert (rows["within_error_bar"] == (shown <= rows["published_error"] + 1e-9)).all()
+
+
+def test_the_paper_protocol_rows_are_the_mean_of_the_seeds_and_a_missing_panel_is_refused():
+    from twostep.errors import TwostepError
+    from twostep.runs.along import paper_protocol_rows, shipped_paper_protocol
+
+    stays = shipped_paper_protocol()["stays"]
+    rows = paper_protocol_rows(stays)
+    wang = stays.query("experiment == 'wang2018-paper-protocol'")
+    expected = wang.groupby("condition")["stay_probability"].mean()
+    got = rows.query("experiment == 'wang2018-paper-protocol'").set_index("condition")["mean"]
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+    with pytest.raises(TwostepError, match="no rows"):
+        paper_protocol_rows(stays.query("reading != 'lesion'"))

@@ -45,3 +45,15 @@ def test_a_bar_settles_at_its_mean_over_the_last_snapshots_and_its_closest_point
     assert not end.loc["rewarded_uncommon", "within"]
     figure = course_figure(table, [("all_vs_previous", "unfitted")])
     assert len([ax for ax in figure.axes if ax.get_visible()]) == 1
+
+
+def test_the_moves_are_shown_as_the_pages_print_them():
+    from twostep.analysis.protocols import moves_display
+
+    moves = protocol_moves(rows([0.99, 0.70, 0.61, 0.90]), rows([0.99, 0.64, 0.70, 0.99]))
+    shown = moves_display(moves, {("all_vs_previous", "unfitted"): "Wang"})
+    assert list(shown["bar"]) == ["RC", "RU", "UC", "UU"]
+    assert list(shown["move"]) == ["+0.00", "-0.06", "+0.09", "+0.09"]
+    assert list(shown["closer"]) == ["equal", "paper", "batched", "paper"]
+    assert shown.loc[1, "within bar (batched / paper)"] == "✗ / ✓"
+    assert shown["panel"].eq("Wang").all()

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from twostep.analysis.plots import PALETTE, tidy_axes
 from twostep.analysis.published import PUBLISHED_ERROR_FOR_PANEL, PUBLISHED_FOR_PANEL
-from twostep.analysis.stats import CONDITION_LABELS, CONDITIONS
+from twostep.analysis.stats import CONDITION_LABELS, CONDITION_SHORT, CONDITIONS
 
 KEYS = ["panel", "reading", "condition"]
 
@@ -112,3 +112,30 @@ def course_figure(table: pd.DataFrame, panels: Sequence[tuple[str, str]],
                   title="bars: ours (line, ± s.e.m.); bands: published value ± its error bar",
                   title_fontsize=8, fontsize=8)
     return figure
+
+
+def moves_display(moves: pd.DataFrame, label: Mapping[tuple[str, str], str] | None = None
+                  ) -> pd.DataFrame:
+    """:func:`protocol_moves` as a page shows it: one row per bar, the published value with
+    its error bar, each protocol's mean, the move, which protocol is closer, and whether
+    each is within the published error bar (batched / paper, ✓ or ✗)."""
+    def flag(value: bool) -> str:
+        return "✓" if value else "✗"
+
+    closer = {1: "paper", -1: "batched", 0: "equal"}
+    shown = pd.DataFrame({
+        "bar": [CONDITION_SHORT[c] for c in moves["condition"]],
+        "published": [f"{p:.2f} ± {e:.2f}" for p, e in zip(moves["published"],
+                                                            moves["published_error"],
+                                                            strict=True)],
+        "batched": moves["batched"].map("{:.2f}".format),
+        "paper protocol": moves["paper"].map("{:.2f}".format),
+        "move": moves["move"].map(lambda v: f"{round(v, 2) + 0.0:+.2f}"),
+        "closer": moves["closer"].map(closer),
+        "within bar (batched / paper)": [f"{flag(b)} / {flag(p)}" for b, p in zip(
+            moves["within_batched"], moves["within_paper"], strict=True)],
+    })
+    if label is not None:
+        shown.insert(0, "panel", [label[(p, r)] for p, r in zip(moves["panel"], moves["reading"],
+                                                                 strict=True)])
+    return shown

@@ -275,7 +275,14 @@ def panel_table(trials: pd.DataFrame, experiment: str, panel: str) -> pd.DataFra
     the published error bar, and whether the difference (as shown, rounded to 0.01) is
     within 0.05, 0.10 and that error bar."""
     spec = PANELS[panel]
-    per_seed = stay_probabilities(trials, spec["reference"], spec["trials"])
+    return panel_summary(stay_probabilities(trials, spec["reference"], spec["trials"]),
+                         experiment, panel)
+
+
+def panel_summary(per_seed: pd.DataFrame, experiment: str, panel: str) -> pd.DataFrame:
+    """:func:`panel_table` from the panel's stay probabilities per seed (the rows of
+    :func:`~twostep.analysis.stats.stay_probabilities` for ``panel``), for tables that keep
+    those rather than the trials."""
     summary = summarize_stay(per_seed)
     source, published = PUBLISHED_FOR_PANEL[panel]
     summary.insert(0, "panel", panel)

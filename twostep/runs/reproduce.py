@@ -21,7 +21,7 @@ from twostep.analysis.published import (
     PUBLISHED_FOR_PANEL,
     PanelSource,
 )
-from twostep.analysis.report import format_summary, panel_table
+from twostep.analysis.report import format_summary, panel_summary, panel_table
 from twostep.analysis.stats import PANELS, stay_probabilities
 from twostep.core.config import load_experiment, with_settings
 from twostep.files.failures import shown
@@ -39,7 +39,16 @@ def source_table(source: PanelSource, trials: pd.DataFrame) -> pd.DataFrame:
     """One row per condition of ``source``'s panel, scored on ``trials`` (its run's test
     trials, played with ``source.retrieval``): :func:`~twostep.analysis.report.panel_table`
     with the source's ``agent``, ``reading``, ``headline`` and ``protocol``."""
-    table = panel_table(trials, source.experiment, source.panel)
+    return _labelled(source, panel_table(trials, source.experiment, source.panel))
+
+
+def source_summary(source: PanelSource, per_seed: pd.DataFrame) -> pd.DataFrame:
+    """:func:`source_table` from the panel's stay probabilities per seed instead of the
+    trials (as the shipped tables keep them)."""
+    return _labelled(source, panel_summary(per_seed, source.experiment, source.panel))
+
+
+def _labelled(source: PanelSource, table: pd.DataFrame) -> pd.DataFrame:
     table.insert(2, "agent", source.agent)
     table.insert(3, "reading", source.reading)
     table.insert(4, "headline", source.headline)
