@@ -81,3 +81,26 @@ def test_the_paper_protocol_rows_are_the_mean_of_the_seeds_and_a_missing_panel_i
     pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
     with pytest.raises(TwostepError, match="no rows"):
         paper_protocol_rows(stays.query("reading != 'lesion'"))
+
+
+def test_the_readme_shows_the_shipped_paper_protocol_bars():
+    """The README's table of paper-protocol bars is typed; it must say what the shipped
+    tables say, rounded as shown."""
+    from pathlib import Path
+
+    from twostep.analysis.protocols import settled
+    from twostep.analysis.stats import CONDITION_SHORT
+    from twostep.runs.along import paper_protocol_rows, shipped_table
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    rows = paper_protocol_rows().set_index(["panel", "reading", "condition"])
+    ends = settled(shipped_table()[0]).set_index(["panel", "reading", "condition"])
+    names = {("all_vs_previous", "unfitted"): "Wang 2018, all trials vs t−1",
+             ("cued_vs_recalled", "unfitted"): "Ritter 2018, cued vs the recalled trial",
+             ("cued_vs_previous", "one agent"): "Ritter 2018, cued vs t−1 (one agent)"}
+    for (panel, reading), name in names.items():
+        for condition, short in CONDITION_SHORT.items():
+            row, end = rows.loc[(panel, reading, condition)], ends.loc[(panel, reading, condition)]
+            line = (f"| {name} | {short} | {row['published']:.2f} ± "
+                    f"{row['published_error']:.2f} | {row['mean']:.2f} | {end['settled']:.2f} |")
+            assert line in readme, line
