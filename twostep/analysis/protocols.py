@@ -108,7 +108,7 @@ def course_figure(table: pd.DataFrame, panels: Sequence[tuple[str, str]],
         ax.set_ylabel("P(stay)")
     tidy_axes(axes[:len(panels)])
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside upper center", ncol=4, frameon=False,
+    figure.legend(handles, labels, loc="outside upper center", ncol=2, frameon=False,
                   title="bars: ours (line, ± s.e.m.); bands: published value ± its error bar",
                   title_fontsize=8, fontsize=8)
     return figure
@@ -125,7 +125,8 @@ def moves_display(moves: pd.DataFrame, label: Mapping[tuple[str, str], str] | No
     closer = {1: "paper", -1: "batched", 0: "equal"}
     shown = pd.DataFrame({
         "bar": [CONDITION_SHORT[c] for c in moves["condition"]],
-        "published": [f"{p:.2f} ± {e:.2f}" for p, e in zip(moves["published"],
+        # no-break spaces: the value and its error bar stay on one line in narrow columns
+        "published": [f"{p:.2f}\u00a0±\u00a0{e:.2f}" for p, e in zip(moves["published"],
                                                             moves["published_error"],
                                                             strict=True)],
         "batched": moves["batched"].map("{:.2f}".format),
